@@ -1,0 +1,37 @@
+# DataFlow ChatOps. `make demo` runs the sandbox drill; `make test` runs the whole test suite.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+ARGS ?=
+
+.PHONY: install services demo test lint chaos-schema-drift serve clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+services:
+	@bash scripts/ensure-services.sh
+
+demo: install services
+	$(BIN)/dataflow-bot demo $(ARGS)
+
+test: install services
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+chaos-schema-drift: install
+	$(BIN)/python scripts/chaos/simulate_schema_drift.py $(ARGS)
+
+serve: install
+	$(BIN)/dataflow-bot serve
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

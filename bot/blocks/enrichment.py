@@ -1,0 +1,73 @@
+"""Thread replies with what the backends say. Pure: client results in, (text, file) out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.blocks.common import clip, escape, fmt_time
+from bot.clients.connect import ConnectorStatus
+from bot.clients.flink_parse import JobHealth
+from bot.debezium import classify_trace
+
+INLINE_LINES = 15
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """One thread reply: a short text, and the long content as a file when there is any."""
+
+    backend: str
+    text: str
+    file: tuple[str, str] | None = None   # (filename, content)
+
+
+def failure_text(backend: str, where: str, reason: str) -> str:
+    return f":warning: *{backend}* at `{escape(where)}` did not answer: {escape(reason)}."
+
+
+def connector_text(status: ConnectorStatus) -> Enrichment:
+    icon = ":large_green_circle:" if status.is_healthy else ":red_circle:"
+    lines = [f"{icon} *Kafka Connect* — `{escape(status.name)}` ({status.type}): connector *{status.state}* "
+             f"on `{escape(status.worker_id)}`"]
+    lines += [f"• task {t.id}: *{t.state}* on `{escape(t.worker_id)}`" for t in status.tasks]
+    traces = [t.trace for t in status.failed_tasks if t.trace] + ([status.trace] if status.trace else [])
+    if traces:
+        diagnosis = classify_trace(traces[0])
+        lines.append(f"*Diagnosis*: {escape(diagnosis.title)}" + (f" (table `{diagnosis.table}`)" if diagnosis.table else ""))
+        if diagnosis.key_lines:
+            lines.append("```" + clip("\n".join(diagnosis.key_lines), 1800) + "```")
+        lines.append(f"*Suggested step*: `{diagnosis.suggested_step}` — {escape(diagnosis.advice)}")
+    file = (f"connect-trace-{status.name}.txt", "\n\n".join(traces)) if traces else None
+    return Enrichment("connect", "\n".join(lines), file)
+
+
+def flink_text(job: JobHealth, tz: str) -> Enrichment:
+    icon = ":large_green_circle:" if job.healthy else ":red_circle:"
+    restarts = "unknown" if job.num_restarts is None else str(job.num_restarts)
+    lines = [f"{icon} *Flink* — `{escape(job.name)}` (`{job.jid}`): *{job.state}*, restarts: {restarts}"]
+    if job.last_exception:
+        exc = job.last_exception
+        when = f" at {fmt_time(exc.timestamp / 1000, tz)}" if exc.timestamp else ""
+        task = f" in `{escape(exc.task_name)}`" if exc.task_name else ""
+        lines.append(f"*Last exception*{when}{task}: `{escape(clip(exc.message, 300))}`")
+        if exc.root_cause and exc.root_cause != exc.message:
+            lines.append(f"*Root cause*: `{escape(clip(exc.root_cause, 300))}`")
+    if job.last_checkpoint:
+        cp = job.last_checkpoint
+        when = f" at {fmt_time(cp.latest_ack_timestamp / 1000, tz)}" if cp.latest_ack_timestamp else ""
+        lines.append(f"*Last checkpoint*: #{cp.id} {cp.status}{when}")
+    else:
+        lines.append("*Last checkpoint*: none reported")
+    return Enrichment("flink", "\n".join(lines))
+
+
+def logs_text(container: str, service: str, pattern: str, lines: list[str], scanned: int) -> Enrichment:
+    head = (f":page_facing_up: *Logs* — `{escape(container)}` (service `{escape(service)}`): "
+            f"{len(lines)} line(s) matching `{escape(pattern)}` in the last {scanned} line(s)")
+    if not lines:
+        return Enrichment("logs", head + ".")
+    shown = lines[-INLINE_LINES:]
+    body = head + (f"; the last {len(shown)}:" if len(lines) > len(shown) else ":")
+    body += "\n```" + clip("\n".join(shown), 2500) + "```"
+    file = (f"{service}-logs-{pattern}.txt", "\n".join(lines)) if len(lines) > len(shown) else None
+    return Enrichment("logs", body, file)

@@ -1,0 +1,62 @@
+"""The incident's root message and its one-line thread updates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocks.common import context, escape, fmt_duration, fmt_time, header, section
+from bot.models import AlertState, Incident
+
+SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+
+
+def incident_metadata(incident_id: str, kind: str) -> dict[str, Any]:
+    """Every bot message carries this, so a retry can find what was already posted."""
+    return {"event_type": "dataflow_incident", "event_payload": {"incident_id": incident_id, "kind": kind}}
+
+
+def root_text(inc: Incident) -> str:
+    state = "RESOLVED" if inc.status == "resolved" else "FIRING"
+    return f"[{state}] {inc.id} {inc.title}"
+
+
+def root_blocks(inc: Incident, tz: str = "UTC") -> list[dict[str, Any]]:
+    icon = ":white_check_mark:" if inc.status == "resolved" else SEVERITY_ICON.get(inc.severity, ":rotating_light:")
+    firing, total = len(inc.firing), len(inc.alerts)
+    status = (f"*Resolved* after {fmt_duration((inc.resolved_at or inc.last_seen_at) - inc.opened_at)}"
+              if inc.status == "resolved" else f"*Firing*: {firing} of {total} alert(s)")
+    lines = [status, f"*Severity*: {escape(inc.severity)}"]
+    if inc.pipeline:
+        lines.append(f"*Pipeline*: `{escape(inc.pipeline)}`")
+    lines += [f"*{k}*: `{escape(v)}`" for k, v in sorted(inc.labels.items())]
+    alerts = "\n".join(_alert_line(a) for a in list(inc.alerts.values())[:15])
+    more = f"\n…and {total - 15} more" if total > 15 else ""
+    blocks = [header(f"{inc.id} {inc.title}"), section(f"{icon} " + "  ·  ".join(lines)),
+              section(alerts + more)]
+    seen = (f"First seen {fmt_time(inc.opened_at, tz)} · last seen {fmt_time(inc.last_seen_at, tz)}"
+            f" · {inc.notifications} notification(s)")
+    links = f" · <{inc.external_url}|Alertmanager>" if inc.external_url.startswith("http") else ""
+    blocks.append(context(seen + links, "Details and actions are in the thread :thread:"))
+    return blocks
+
+
+def _alert_line(alert: AlertState) -> str:
+    mark = ":fire:" if alert.status == "firing" else ":white_check_mark:"
+    summary = f" — {escape(alert.summary)}" if alert.summary else ""
+    repeat = f" (x{alert.count})" if alert.count > 1 else ""
+    return f"{mark} *{escape(alert.alertname)}*{summary}{repeat}"
+
+
+def alert_joined_text(alert: AlertState) -> str:
+    summary = f": {alert.summary}" if alert.summary else ""
+    return f":fire: Also firing: *{escape(alert.alertname)}*{escape(summary)}"
+
+
+def alert_resolved_text(alert: AlertState) -> str:
+    return f":white_check_mark: Resolved: *{escape(alert.alertname)}*" + (
+        f" (ended {escape(alert.ends_at)})" if alert.ends_at else "")
+
+
+def incident_resolved_text(inc: Incident) -> str:
+    lasted = fmt_duration((inc.resolved_at or inc.last_seen_at) - inc.opened_at)
+    return f":white_check_mark: All alerts of {inc.id} are resolved. The incident lasted {lasted}."

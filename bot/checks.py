@@ -1,0 +1,75 @@
+"""What `check-config` prints and `serve` refuses to start on: one line per problem, naming the variable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings, env_name, setting_source
+from bot.errors import ConfigError
+from bot.health import Probe, backend_probes, describe_failure
+from bot.pipeline import load_lineage
+from bot.slack_client import build_web_client
+
+ESSENTIAL = {"SLACK_BOT_TOKEN", "SLACK_API_URL", "REDIS_URL", "PIPELINE_FILE"}
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)  # essential: serve refuses to start
+    warnings: list[str] = field(default_factory=list)  # a backend down: serve starts and says so
+    probes: list[Probe] = field(default_factory=list)
+    bot_user_id: str = ""
+
+
+def masked(value: object) -> str:
+    if isinstance(value, SecretStr):
+        raw = value.get_secret_value()
+        return f"{raw[:5]}…({len(raw)} chars)" if raw.startswith(("xoxb-", "xapp-")) else "********"
+    if value is None:
+        return "(unset)"
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "(none)"
+    return str(value)
+
+
+def settings_lines(settings: Settings) -> list[str]:
+    return [
+        f"{env_name(name):<32} {masked(getattr(settings, name)):<40} [{setting_source(name)}]"
+        for name in Settings.model_fields
+    ]
+
+
+def slack_probe(settings: Settings) -> tuple[Probe, str]:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    client = build_web_client(token, settings.slack_api_url, timeout=5)
+    try:
+        resp = client.auth_test()
+        return Probe(
+            "slack", "SLACK_BOT_TOKEN", settings.slack_api_url, True, 0, f"bot {resp.get('user_id')}"
+        ), str(resp.get("user_id", ""))
+    except SlackApiError as exc:
+        error = exc.response.get("error", "error") if exc.response is not None else "error"
+        return Probe("slack", "SLACK_BOT_TOKEN", settings.slack_api_url, False, 0, f"auth.test: {error}"), ""
+    except Exception as exc:
+        probe = Probe("slack", "SLACK_API_URL", settings.slack_api_url, False, 0, describe_failure(exc))
+        return probe, ""
+
+
+def check(settings: Settings) -> Report:
+    report = Report(problems=settings.problems())
+    try:
+        load_lineage(settings.pipeline_file)
+    except ConfigError as exc:
+        report.problems.extend(exc.problems)
+    report.probes = backend_probes(settings, timeout=2.0)
+    if settings.slack_bot_token and not any(p.startswith("SLACK_BOT_TOKEN") for p in report.problems):
+        slack, report.bot_user_id = slack_probe(settings)
+        report.probes.insert(0, slack)
+    for probe in report.probes:
+        if not probe.ok:
+            line = f"{probe.variable}: unreachable ({probe.name} at {probe.where}: {probe.detail})"
+            (report.problems if probe.variable in ESSENTIAL else report.warnings).append(line)
+    return report

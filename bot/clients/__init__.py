@@ -1,0 +1,1 @@
+"""I/O clients for the backends (Kafka Connect, Flink, MySQL, Docker): typed results, typed errors."""

@@ -1,0 +1,258 @@
+"""Kafka Connect REST client: connector status, restart, pause/resume (reference §2).
+
+It never reads connector configs: they hold secrets (`database.password`) in plain text.
+Decisions branch on status codes and field names only, never on message texts.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.errors import BackendError, NotFoundError, UserInputError
+from bot.redact import redact
+
+BACKEND = "Kafka Connect"
+# Stricter than Connect itself: only names that cannot change the request path ("." and ".." aside).
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
+_MAX_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    id: int
+    state: str
+    worker_id: str
+    trace: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectorStatus:
+    name: str
+    state: str
+    worker_id: str
+    trace: str | None
+    tasks: list[TaskStatus] = field(default_factory=list)
+    type: str = "unknown"
+
+    @property
+    def failed_tasks(self) -> list[TaskStatus]:
+        return [t for t in self.tasks if t.state == "FAILED"]
+
+    @property
+    def is_healthy(self) -> bool:
+        """Connector and all tasks RUNNING. No tasks is not healthy: Connect shows `tasks: []`
+        while a rebalance reassigns them, and a CDC source always has at least one."""
+        return self.state == "RUNNING" and bool(self.tasks) and all(t.state == "RUNNING" for t in self.tasks)
+
+    def summary(self) -> str:
+        tasks = ", ".join(f"task {t.id} {t.state}" for t in self.tasks) or "no tasks"
+        return f"connector {self.state}, {tasks}"
+
+
+class ConnectorNotRunning(BackendError):
+    """wait_until_running gave up; `status` is the last state seen (its traces are unredacted)."""
+
+    def __init__(self, where: str, reason: str, status: ConnectorStatus) -> None:
+        super().__init__(BACKEND, where, reason)
+        self.status = status
+
+
+def parse_status(data: Any) -> ConnectorStatus:
+    """ConnectorStateInfo JSON -> ConnectorStatus. ValueError when a required field is missing."""
+    try:
+        conn = data["connector"]
+        tasks = [TaskStatus(id=int(t["id"]), state=str(t["state"]), worker_id=str(t.get("worker_id", "")),
+                            trace=t.get("trace") or None) for t in data["tasks"]]
+        return ConnectorStatus(name=str(data["name"]), state=str(conn["state"]),
+                               worker_id=str(conn.get("worker_id", "")), trace=conn.get("trace") or None,
+                               tasks=tasks, type=str(data.get("type", "unknown")))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"unexpected connector status payload ({type(exc).__name__}: {exc})") from None
+
+
+def http_reason(status_code: int, content_type: str, body: bytes) -> str:
+    """'HTTP 500: Request timed out' from Connect's error JSON, or 'HTTP 502: not JSON (text/html)'."""
+    mime = content_type.split(";")[0].strip().lower()
+    if not body.strip():
+        return f"HTTP {status_code}"
+    if mime != "application/json" and not mime.endswith("+json"):
+        return f"HTTP {status_code}: not JSON ({mime or 'no content type'})"
+    try:
+        message = httpx.Response(status_code, content=body).json().get("message")
+    except (ValueError, AttributeError):
+        return f"HTTP {status_code}: invalid JSON"
+    if not isinstance(message, str) or not message:
+        return f"HTTP {status_code}"
+    # Connect puts exception texts here; they can quote configs, so redact and cap them.
+    return f"HTTP {status_code}: {redact(message)[:_MAX_MESSAGE]}"
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name) or set(name) == {"."}:
+        # Echo it defanged: the text goes to Slack, where "<!channel>" would ping everyone.
+        shown = re.sub(r"[^A-Za-z0-9._-]", "?", name[:80])
+        raise UserInputError(f"'{shown}' is not a valid connector name",
+                             hint="Use letters, digits, '.', '_' and '-' only.")
+    return name
+
+
+def _where(base_url: str) -> str:
+    parts = urlsplit(base_url)  # drop any user:password@ from the address we show
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def _refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class ConnectClient:
+    """Synchronous client for one Kafka Connect worker (thread-safe: httpx.Client is)."""
+
+    def __init__(self, base_url: str, timeout: float = 5.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.where = _where(self.base_url)
+        self.timeout = timeout
+        self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout), transport=transport,
+                                  headers={"Accept": "application/json"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ConnectClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- API -----------------------------------------------------------------------------------
+    def ping(self) -> str:
+        """The worker's Kafka version (GET /)."""
+        data = self._json(self._call("GET", "/"))
+        version = data.get("version") if isinstance(data, dict) else None
+        if not isinstance(version, str):
+            raise self._error("unexpected response: no version")
+        return version
+
+    def list_connectors(self) -> list[str]:
+        names = self._json(self._call("GET", "/connectors"))
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise self._error("unexpected response: not a list of names")
+        return names
+
+    def statuses(self) -> dict[str, ConnectorStatus]:
+        """Every connector's status in one call (expand=status)."""
+        data = self._json(self._call("GET", "/connectors", params={"expand": "status"}))
+        if not isinstance(data, dict):
+            raise self._error("unexpected response: not an object")
+        return {name: self._parse(entry.get("status") if isinstance(entry, dict) else None)
+                for name, entry in data.items()}
+
+    def status(self, name: str) -> ConnectorStatus:
+        return self._parse(self._json(self._call("GET", f"/connectors/{check_name(name)}/status", name)))
+
+    def restart(self, name: str, include_tasks: bool = True,
+                only_failed: bool = True) -> ConnectorStatus | None:
+        """202 -> the status with RESTARTING instances; 204 (and 200 from early KIP-745 builds) -> None."""
+        params = {"includeTasks": str(include_tasks).lower(), "onlyFailed": str(only_failed).lower()}
+        response = self._call("POST", f"/connectors/{check_name(name)}/restart", name, params=params)
+        return self._parse(self._json(response)) if response.content.strip() else None
+
+    def pause(self, name: str) -> None:
+        self._call("PUT", f"/connectors/{check_name(name)}/pause", name)
+
+    def resume(self, name: str) -> None:
+        self._call("PUT", f"/connectors/{check_name(name)}/resume", name)
+
+    def wait_until_running(self, name: str, timeout: float, interval: float = 0.5,
+                           on_progress: Callable[[ConnectorStatus], None] | None = None,
+                           restarted: ConnectorStatus | None = None) -> ConnectorStatus:
+        """Poll until healthy. Raises ConnectorNotRunning on timeout, or early when an instance seen
+        restarting or running goes FAILED (the restart itself failed: waiting longer cannot help).
+        `restarted` is what restart() returned: its RESTARTING instances count as seen restarting,
+        so a restart that fails before the first poll still fails fast."""
+        deadline = time.monotonic() + timeout
+        last: tuple[str, ...] | None = None
+        recovering = _restarting(restarted)  # instances (None = connector) seen not FAILED
+        while True:
+            current = self.status(name)
+            shape = _shape(current)
+            if shape != last and on_progress is not None:
+                on_progress(current)
+            last = shape
+            if current.is_healthy:
+                return current
+            if _failed_again(current, recovering):
+                raise ConnectorNotRunning(self.where, f"{name} failed again after restart "
+                                          f"({current.summary()})", current)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConnectorNotRunning(self.where, f"{name} not RUNNING after {timeout} s "
+                                          f"({current.summary()})", current)
+            time.sleep(min(interval, remaining))
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _call(self, method: str, path: str, connector: str | None = None,
+              params: dict[str, str] | None = None) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, params=params)
+        except httpx.TimeoutException:
+            raise self._error(f"timed out after {self.timeout} s") from None
+        except httpx.TransportError as exc:
+            reason = "connection refused" if _refused(exc) else f"cannot connect ({type(exc).__name__})"
+            raise self._error(reason) from None
+        if response.status_code == 404 and connector is not None:
+            raise NotFoundError(f"Kafka Connect has no connector named {connector!r}",
+                                hint="`/dataflow connectors` lists them.")
+        if response.status_code >= 400:
+            content_type = response.headers.get("content-type", "")
+            raise self._error(http_reason(response.status_code, content_type, response.content))
+        return response
+
+    def _json(self, response: httpx.Response) -> Any:
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise self._error(f"HTTP {response.status_code}: not JSON ({content_type or 'no content type'})")
+        try:
+            return response.json()
+        except ValueError:
+            raise self._error("invalid JSON") from None
+
+    def _parse(self, data: Any) -> ConnectorStatus:
+        try:
+            return parse_status(data)
+        except ValueError as exc:
+            raise self._error(str(exc)) from None
+
+    def _error(self, reason: str) -> BackendError:
+        return BackendError(BACKEND, self.where, reason)
+
+
+def _shape(status: ConnectorStatus) -> tuple[str, ...]:
+    return (status.state, *(f"{t.id}:{t.state}" for t in status.tasks))
+
+
+def _restarting(status: ConnectorStatus | None) -> set[int | None]:
+    if status is None:
+        return set()
+    ids: set[int | None] = {t.id for t in status.tasks if t.state == "RESTARTING"}
+    return ids | {None} if status.state == "RESTARTING" else ids
+
+
+def _failed_again(status: ConnectorStatus, recovering: set[int | None]) -> bool:
+    instances: list[tuple[int | None, str]] = [(None, status.state), *((t.id, t.state) for t in status.tasks)]
+    failed_again = any(state == "FAILED" and key in recovering for key, state in instances)
+    recovering.update(key for key, state in instances if state != "FAILED")
+    return failed_again

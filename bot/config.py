@@ -1,0 +1,173 @@
+"""Settings: every environment variable of the contract, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_APPROVER_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+
+
+class Settings(BaseSettings):
+    """All settings. README.md documents each one with its default; keep them in step."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    incident_channel: str | None = None
+    approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    alert_webhook_token: SecretStr | None = None
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    mysql_url: SecretStr | None = None
+    connect_url: str | None = None
+    flink_url: str | None = None
+    docker_host: str | None = None
+    pipeline_file: Path = Path("config/pipelines.yml")
+    schema_contracts_dir: Path = Path("schemas")
+    bot_host: str = "127.0.0.1"
+    bot_port: int = Field(default=3000, ge=0, le=65535)
+    display_tz: str = "UTC"
+    alertmanager_url: str | None = None
+    log_level: str = "INFO"
+    log_format: str = Field(default="auto", pattern="^(auto|console|json)$")
+    enrich_timeout_seconds: float = Field(default=5.0, gt=0)
+    worker_claim_idle_seconds: float = Field(default=30.0, gt=0)
+    worker_max_attempts: int = Field(default=5, ge=1)
+    incident_reopen_seconds: float = Field(default=3600.0, ge=0)
+    approval_ttl_seconds: float = Field(default=1800.0, gt=0)
+    drift_watch_interval_seconds: float = Field(default=60.0, ge=0)
+    job_threads: int = Field(default=16, ge=1)
+    http_threads: int = Field(default=16, ge=1)
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _split_approvers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("approvers")
+    @classmethod
+    def _approver_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not _APPROVER_ID.match(v)]
+        if bad:
+            raise ValueError(f"not Slack user or user-group IDs: {', '.join(bad)} (expected U…, W… or S…)")
+        return value
+
+    @field_validator("incident_channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL_ID.match(value):
+            raise ValueError(f"{value!r} is not a channel ID (expected C…/G…, not a #name)")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        _require_url(value, ("http", "https"))
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("connect_url", "flink_url", "alertmanager_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value:
+            _require_url(value, ("http", "https"))
+            return value.rstrip("/")
+        return None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        _require_url(value, ("redis", "rediss", "unix"))
+        return value
+
+    @field_validator("mysql_url")
+    @classmethod
+    def _mysql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            _require_url(value.get_secret_value(), ("mysql",))
+            return value
+        return None
+
+    @field_validator("display_tz")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Paris)") from exc
+        return value
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def problems(self) -> list[str]:
+        """Static problems (missing or malformed), one line each, naming the variable."""
+        found: list[str] = []
+        token = _secret(self.slack_bot_token)
+        if not token:
+            found.append("SLACK_BOT_TOKEN: missing (the bot token, xoxb-…, from the app's OAuth page)")
+        elif not token.startswith("xoxb-"):
+            found.append("SLACK_BOT_TOKEN: malformed (a bot token starts with xoxb-)")
+        app_token = _secret(self.slack_app_token)
+        if app_token and not app_token.startswith("xapp-"):
+            found.append("SLACK_APP_TOKEN: malformed (an app-level token starts with xapp-)")
+        if not app_token and not _secret(self.slack_signing_secret):
+            found.append("SLACK_SIGNING_SECRET: missing (needed in HTTP mode; or set SLACK_APP_TOKEN)")
+        if not self.incident_channel:
+            found.append("INCIDENT_CHANNEL: missing (the channel ID where incident threads are opened)")
+        if not _secret(self.alert_webhook_token):
+            found.append("ALERT_WEBHOOK_TOKEN: missing (the bearer token Alertmanager sends to POST /alerts)")
+        return found
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def _require_url(value: str, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not (parts.netloc or parts.scheme == "unix"):
+        raise ValueError(f"not a {'/'.join(schemes)} URL")
+
+
+def env_name(field: str) -> str:
+    return field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from env and .env; ConfigError with one line per malformed variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = env_name(str(err["loc"][0])) if err["loc"] else "settings"
+            lines.append(f"{name}: malformed ({err['msg']})")
+        raise ConfigError(lines) from exc
+
+
+def setting_source(field: str, env_file: Path = Path(".env")) -> str:
+    """Where a setting came from: the environment, the .env file, or its default."""
+    name = env_name(field)
+    if name in os.environ or field in os.environ:
+        return "env"
+    if env_file.exists():
+        for line in env_file.read_text(encoding="utf-8").splitlines():
+            if line.strip().split("=", 1)[0].strip().upper() == name:
+                return ".env"
+    return "default"

@@ -1,0 +1,169 @@
+"""Classify a Debezium / Kafka Connect task trace into a known failure kind (pure; reference §3.2).
+
+Java prints the outermost exception first and each cause after it as "Caused by: ...", so the root
+cause is the last one. Rules are tried on the deepest cause first: the Connect wrapper
+("An exception occurred in the change event producer") says nothing about why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.redact import redact
+
+TraceKind = Literal["schema_unknown", "ddl_parse_failure", "history_missing", "binlog_purged",
+                    "authentication", "row_schema_mismatch", "other", "none"]
+
+MAX_KEY_LINES = 8
+MAX_LINE = 300
+
+# A Java exception header: a dotted class name, then ": message" or nothing.
+_HEADER = re.compile(r"^(?:Caused by: )?(?P<cls>[A-Za-z_$][\w$]*(?:\.[\w$]+)+)(?::\s?(?P<msg>.*))?$")
+_FRAME = re.compile(r"^\s*(?:at |\.\.\. \d+ more|Suppressed: )")
+_IDENT = r"[`\"]?[\w$]+[`\"]?(?:\.[`\"]?[\w$]+[`\"]?)?"
+
+
+@dataclass(frozen=True)
+class TraceDiagnosis:
+    kind: TraceKind
+    title: str
+    key_lines: list[str] = field(default_factory=list)
+    table: str | None = None
+    suggested_step: str = "connector-logs"
+    advice: str = ""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: TraceKind
+    pattern: re.Pattern[str]
+    table: re.Pattern[str] | None
+    title: str  # may use {table}
+    step: str
+    advice: str
+
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule("binlog_purged",
+          re.compile(r"no longer available on the server|trying to read binlog starting at .* but this "
+                     r"(?:is )?no longer|Could not find first log file name in binary log"
+                     r"|purged binary logs containing GTIDs", re.I | re.S),
+          None, "The binlog position the connector needs has been purged from MySQL", "resnapshot",
+          "Take a new snapshot (snapshot.mode=when_needed or a new connector) and keep binlogs longer than "
+          "the longest connector outage."),
+    _Rule("authentication",
+          re.compile(r"Access denied for user|Access denied; you need|Error code: 1045\b"
+                     r"|Public Key Retrieval is not allowed", re.I),
+          None, "MySQL refused the connector's login or privileges", "check-credentials",
+          "Check the connector's database user, its password (set through a config provider, never "
+          "pasted in chat) and its REPLICATION SLAVE, REPLICATION CLIENT and SELECT grants."),
+    _Rule("history_missing",
+          re.compile(r"history topic (?:or its content )?is (?:fully or partially )?missing", re.I),
+          None, "The schema history topic is missing or incomplete", "recover-history",
+          "Re-snapshot the schema with snapshot.mode=recovery (schema_only_recovery before Debezium 2.x) "
+          "and give the history topic infinite retention."),
+    _Rule("row_schema_mismatch",
+          re.compile(r"Error processing row in .*internal schema size", re.I),
+          re.compile(rf"Error processing row in (?P<table>{_IDENT})", re.I),
+          "Rows of {table} no longer match Debezium's schema model", "schema-diff",
+          "The table's columns changed under the connector: diff them against the baseline, then revert "
+          "the drift or accept it and restart the connector with schema recovery."),
+    _Rule("schema_unknown",
+          re.compile(r"whose schema isn't known to this connector", re.I),
+          re.compile(rf"for table (?P<table>{_IDENT}) whose schema", re.I),
+          "Debezium met a change event for {table} whose schema it does not know", "schema-diff",
+          "Diff the table's live columns against the baseline, then revert the drift or accept it "
+          "before restarting the connector."),
+    _Rule("ddl_parse_failure",
+          re.compile(r"DDL statement couldn't be parsed|io\.debezium\.text\.ParsingException", re.I),
+          re.compile(rf"\b(?:ALTER|CREATE|DROP|TRUNCATE|RENAME)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+                     rf"(?P<table>{_IDENT})", re.I),
+          "Debezium could not parse a DDL statement on {table}", "schema-diff",
+          "Find the DDL that broke parsing in the schema diff and binlog, then revert it or rewrite it in a "
+          "form the parser accepts; skipping unparseable DDL risks a wrong schema model."),
+)
+
+_NONE = TraceDiagnosis("none", "No failure trace", [], None, "connector-logs",
+                       "The connector reported no error.")
+
+
+def _is_header(line: str) -> bool:
+    stripped = line.strip()
+    return not _FRAME.match(line) and (stripped.startswith("Caused by:") or bool(_HEADER.match(stripped)))
+
+
+def _causes(lines: list[str]) -> list[str]:
+    """Each exception's class and message (with its continuation lines), outermost first."""
+    causes: list[str] = []
+    for line in lines:
+        if _FRAME.match(line) or not line.strip():
+            continue
+        if _is_header(line):
+            causes.append(line.strip().removeprefix("Caused by: "))
+        elif causes:
+            causes[-1] += "\n" + line.strip()  # e.g. the ANTLR message under a ParsingException
+    return causes
+
+
+def key_lines(trace: str) -> list[str]:
+    """The exception line and each "Caused by:" line, de-duplicated, without frames, capped."""
+    seen: list[str] = []
+    for line in trace.splitlines():
+        if not _is_header(line):
+            continue
+        text = redact(line.strip())[:MAX_LINE]
+        if text not in seen:
+            seen.append(text)
+    if not seen:  # a log excerpt rather than a stack trace: its first line is the message
+        first = next((line.strip() for line in trace.splitlines() if line.strip()), "")
+        seen = [redact(first)[:MAX_LINE]] if first else []
+    return seen[:MAX_KEY_LINES]
+
+
+def _table(rule: _Rule, text: str) -> str | None:
+    match = rule.table.search(text) if rule.table else None
+    return match.group("table").replace("`", "").replace('"', "") if match else None
+
+
+def _match(text: str) -> tuple[_Rule, str | None] | None:
+    for rule in _RULES:
+        if rule.pattern.search(text):
+            return rule, _table(rule, text)
+    return None
+
+
+def _find(trace: str) -> tuple[_Rule, str | None] | None:
+    # Deepest cause first; then the whole text, for log-line formats with no exception header.
+    for cause in reversed(_causes(trace.splitlines())):
+        found = _match(cause)
+        if found:
+            return found
+    return _match(trace)
+
+
+def _other_title(causes: list[str]) -> str:
+    if not causes:
+        return "The connector failed with an unrecognised error"
+    root = causes[-1].splitlines()[0]
+    header = _HEADER.match(root)
+    if header:
+        simple = header.group("cls").rsplit(".", 1)[-1]
+        root = f"{simple}: {header.group('msg')}" if header.group("msg") else simple
+    return redact(f"Connector failed: {root}")[:MAX_LINE]
+
+
+def classify_trace(trace: str | None) -> TraceDiagnosis:
+    """What went wrong, on which table, and which runbook step to take next."""
+    if trace is None or not trace.strip():
+        return _NONE
+    lines = key_lines(trace)
+    found = _find(trace)
+    if found is None:
+        return TraceDiagnosis("other", _other_title(_causes(trace.splitlines())), lines, None,
+                              "connector-logs", "No known Debezium failure matched: read the connector "
+                              "logs around the time of the failure.")
+    rule, table = found
+    title = rule.title.format(table=table or "a table")
+    return TraceDiagnosis(rule.kind, title, lines, table, rule.step, rule.advice)

@@ -1,0 +1,128 @@
+"""Probes of every backend: used by GET /healthz and `dataflow-bot check-config`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+import pymysql
+import redis
+
+from bot.config import Settings
+from bot.redact import redact
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str  # the backend
+    variable: str  # the setting that points at it
+    where: str  # its address, never with credentials
+    ok: bool
+    latency_ms: float
+    detail: str  # version, or why it failed
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "where": self.where,
+            "latency_ms": round(self.latency_ms, 1),
+            "detail": self.detail,
+        }
+
+
+def _timed(name: str, variable: str, where: str, check: Callable[[], str]) -> Probe:
+    started = time.perf_counter()
+    try:
+        detail, ok = check(), True
+    except Exception as exc:  # any failure is the answer we report
+        detail, ok = describe_failure(exc), False
+    return Probe(name, variable, where, ok, (time.perf_counter() - started) * 1000, redact(detail))
+
+
+def describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, httpx.TimeoutException | TimeoutError | redis.TimeoutError):
+        return "timed out"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, httpx.ConnectError | redis.ConnectionError | ConnectionRefusedError):
+        return "connection refused" if "refused" in str(exc).lower() else f"cannot connect: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _host_of(url: str) -> str:
+    parts = urlsplit(url)
+    return (
+        f"{parts.scheme}://{parts.hostname}:{parts.port}"
+        if parts.port
+        else f"{parts.scheme}://{parts.hostname}"
+    )
+
+
+def probe_redis(url: str, timeout: float = 1.0) -> Probe:
+    def check() -> str:
+        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        try:
+            client.ping()
+            return "PONG"
+        finally:
+            client.close()
+
+    return _timed("redis", "REDIS_URL", _host_of(url), check)
+
+
+def probe_http(name: str, variable: str, url: str, path: str, field: str, timeout: float = 1.0) -> Probe:
+    def check() -> str:
+        resp = httpx.get(url.rstrip("/") + path, timeout=timeout)
+        resp.raise_for_status()
+        return str(resp.json().get(field, "ok"))
+
+    return _timed(name, variable, _host_of(url), check)
+
+
+def probe_mysql(url: str, timeout: float = 1.0) -> Probe:
+    parts = urlsplit(url)
+
+    def check() -> str:
+        conn = pymysql.connect(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 3306,
+            user=parts.username or "root",
+            password=parts.password or "",
+            connect_timeout=max(1, int(timeout)),
+        )
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT VERSION()")
+                row = cur.fetchone()
+                return str(row[0]) if row else "?"
+        finally:
+            conn.close()
+
+    return _timed("mysql", "MYSQL_URL", _host_of(url), check)
+
+
+def backend_probes(settings: Settings, timeout: float = 1.0) -> list[Probe]:
+    """Redis first, then every configured backend, probed in parallel."""
+    checks: list[Callable[[], Probe]] = [lambda: probe_redis(settings.redis_url, timeout)]
+    if settings.connect_url:
+        checks.append(
+            lambda: probe_http(
+                "kafka-connect", "CONNECT_URL", settings.connect_url or "", "/", "version", timeout
+            )
+        )
+    if settings.flink_url:
+        checks.append(
+            lambda: probe_http(
+                "flink", "FLINK_URL", settings.flink_url or "", "/overview", "flink-version", timeout
+            )
+        )
+    if settings.mysql_url:
+        checks.append(
+            lambda: probe_mysql(settings.mysql_url.get_secret_value() if settings.mysql_url else "", timeout)
+        )
+    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+        return list(pool.map(lambda f: f(), checks))

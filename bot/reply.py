@@ -1,0 +1,82 @@
+"""Delivering replies to Slack, and turning errors into text a user can act on."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.commands.registry import Reply
+from bot.errors import DataflowError
+from bot.log import get_logger
+from bot.redact import Redactor
+
+log = get_logger(__name__)
+
+
+def user_message(exc: BaseException, redactor: Redactor) -> str:
+    """Our typed errors say what went wrong and what to do; anything else gets a reference."""
+    if isinstance(exc, DataflowError):
+        return redactor.text(f":warning: {exc.user_text()}")
+    ref = secrets.token_hex(4)
+    log.error("unexpected error", ref=ref, error=redactor.text(repr(exc)), exc_info=exc)
+    return (
+        f":boom: Something went wrong on my side (ref `{ref}`). "
+        "The error is logged; please tell the bot's owners."
+    )
+
+
+class SlackReplier:
+    """Sends a Reply where it belongs: ephemeral to the user, or into the incident thread."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        user: str,
+        thread_ts: str | None = None,
+        respond: Callable[..., Any] | None = None,
+    ) -> None:
+        self.client, self.channel, self.user = client, channel, user
+        self.thread_ts, self.respond = thread_ts, respond
+
+    def deliver(self, reply: Reply) -> str | None:
+        if reply.where == "thread":
+            return self._post_in_thread(reply)
+        if self.respond is not None:
+            self.respond(
+                text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=False
+            )
+        else:
+            self.client.chat_postEphemeral(
+                channel=self.channel,
+                user=self.user,
+                text=reply.text,
+                blocks=reply.blocks,
+                thread_ts=self.thread_ts,
+            )
+        return None
+
+    def _post_in_thread(self, reply: Reply) -> str:
+        channel = reply.channel or self.channel
+        thread_ts = reply.thread_ts or self.thread_ts
+        resp = self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=reply.text,
+            blocks=reply.blocks,
+            metadata=reply.metadata,
+        )
+        for filename, content in reply.files:
+            self.client.files_upload_v2(
+                channel=channel, thread_ts=thread_ts, filename=filename, content=content, title=filename
+            )
+        return str(resp["ts"])
+
+    def error(self, exc: BaseException, redactor: Redactor) -> None:
+        try:
+            self.deliver(Reply(text=user_message(exc, redactor)))
+        except Exception as delivery_error:  # the user must not see a trace; we must see why
+            log.error("could not deliver error message", error=redactor.text(repr(delivery_error)))

@@ -1,0 +1,60 @@
+"""Shared fixtures: real Redis and MariaDB on this machine, isolated per test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pymysql
+import pytest
+import redis
+
+REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
+# One Redis database for the suite; flushed before each test that uses it.
+REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "11"))
+MYSQL_HOST = os.environ.get("TEST_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("TEST_MYSQL_PORT", "3306"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A clean Redis database for this test."""
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
+    client.flushdb()
+    yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def mysql_db() -> Iterator[str]:
+    """A fresh MariaDB database with a unique name, dropped afterwards. Yields its name."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+    yield name
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    conn.close()
+
+
+@pytest.fixture
+def mysql_url() -> str:
+    return f"mysql://root:@{MYSQL_HOST}:{MYSQL_PORT}/"

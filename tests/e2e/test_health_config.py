@@ -1,0 +1,113 @@
+"""GET /healthz, GET /metrics and `dataflow-bot check-config`, as an operator would use them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from bot.sandbox.slack_emulator import SlackEmulator
+from tests.conftest import free_port
+from tests.harness import BOT_TOKEN, BotProcess, bot_env, run_cli
+
+
+@pytest.fixture
+def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis server of this test's own, on another port, that the test can stop."""
+    port = free_port()
+    proc = subprocess.Popen([shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
+                             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            import redis
+
+            redis.Redis(port=port).ping()
+            break
+        except Exception:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0", proc
+    proc.kill()
+    proc.wait()
+
+
+def test_healthz_turns_503_when_redis_goes_away(own_redis: tuple[str, subprocess.Popen[bytes]],
+                                                 slack: SlackEmulator) -> None:
+    url, proc = own_redis
+    bot = BotProcess(bot_env(url, slack.api_url, free_port(), CONNECT_URL="http://127.0.0.1:9")).start()
+    try:
+        resp = httpx.get(bot.url + "/healthz", timeout=10)
+        assert resp.status_code == 200
+        body = resp.json()
+        assert body["checks"]["redis"]["ok"] is True
+        assert body["checks"]["kafka-connect"]["ok"] is False      # configured, nothing listens on port 9
+        assert body["status"] == "degraded"
+        proc.kill()
+        proc.wait()
+        resp = httpx.get(bot.url + "/healthz", timeout=10)
+        assert resp.status_code == 503
+        assert resp.json()["checks"]["redis"]["ok"] is False
+    finally:
+        bot.stop()
+
+
+def test_metrics_count_requests_and_slack_calls(bot: BotProcess, slack: SlackEmulator) -> None:
+    slack.mention("U0BOB", "C0INCIDENT", "help")
+    slack.wait_for(lambda: slack.ephemerals("U0BOB"))
+    text = httpx.get(bot.url + "/metrics").text
+    assert 'dataflow_http_requests_total{route="/slack/events",status="200"}' in text
+    assert 'dataflow_slack_api_calls_total{method="chat.postEphemeral",outcome="ok"}' in text
+    assert "dataflow_http_request_duration_seconds_bucket" in text
+
+
+def test_check_config_names_a_missing_bot_token(redis_url: str, slack: SlackEmulator) -> None:
+    env = bot_env(redis_url, slack.api_url, free_port())
+    del env["SLACK_BOT_TOKEN"]
+    result = run_cli(["check-config"], env)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN: missing" in result.stderr
+
+
+def test_check_config_names_malformed_and_unreachable_settings(redis_url: str, slack: SlackEmulator) -> None:
+    env = bot_env(redis_url, slack.api_url, free_port(), INCIDENT_CHANNEL="#incidents",
+                  FLINK_URL="http://127.0.0.1:9")
+    result = run_cli(["check-config"], env)
+    assert result.returncode == 2
+    assert "INCIDENT_CHANNEL: malformed" in result.stderr
+    env["INCIDENT_CHANNEL"] = "C0INCIDENT"
+    result = run_cli(["check-config"], env)
+    assert result.returncode == 2
+    assert "FLINK_URL: unreachable (flink at http://127.0.0.1:9: connection refused)" in result.stderr
+    assert BOT_TOKEN not in result.stdout + result.stderr
+    assert "xoxb-…(18 chars)" in result.stdout or "xoxb-" in result.stdout
+
+
+def test_check_config_passes_and_prints_sources(redis_url: str, slack: SlackEmulator) -> None:
+    result = run_cli(["check-config"], bot_env(redis_url, slack.api_url, free_port()))
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK" in result.stdout
+    assert "REDIS_URL" in result.stdout and "[env]" in result.stdout and "[default]" in result.stdout
+    assert "ok   slack" in result.stdout
+
+
+def test_serve_refuses_to_start_with_the_same_messages(redis_url: str, slack: SlackEmulator,
+                                                        start_bot: Callable[..., BotProcess]) -> None:
+    env = bot_env(redis_url, slack.api_url, free_port(), SLACK_BOT_TOKEN="xoxp-user-token")
+    result = run_cli(["serve"], env)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN: malformed (a bot token starts with xoxb-)" in result.stderr
+    env = bot_env(redis_url, slack.api_url, free_port(), SLACK_BOT_TOKEN="xoxb-revoked-token")
+    result = run_cli(["serve"], env)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN: unreachable (slack at" in result.stderr and "invalid_auth" in result.stderr
+
+
+def test_help_on_every_command() -> None:
+    for args in (["--help"], ["serve", "--help"], ["check-config", "--help"]):
+        result = run_cli(args, {"PATH": "/usr/bin:/bin"})
+        assert result.returncode == 0, args
+        assert "Usage" in result.stdout
