@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.clients.connect import ConnectClient
 from bot.clients.flink import FlinkClient
 from bot.config import Settings
+from bot.schema.baseline import BaselineStore
 
 
 def connect_client(settings: Settings) -> ConnectClient | None:
@@ -13,3 +16,9 @@ def connect_client(settings: Settings) -> ConnectClient | None:
 
 def flink_client(settings: Settings) -> FlinkClient | None:
     return FlinkClient(settings.flink_url, timeout=settings.enrich_timeout_seconds) if settings.flink_url else None
+
+
+
+def baseline_store(settings: Settings, redis_client: Any) -> BaselineStore:
+    """Baselines live in the bot's Redis; contract files in SCHEMA_CONTRACTS_DIR win over snapshots."""
+    return BaselineStore(redis_client, settings.schema_contracts_dir)

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     enrich_timeout_seconds: float = Field(default=5.0, gt=0)
     worker_claim_idle_seconds: float = Field(default=30.0, gt=0)
     worker_max_attempts: int = Field(default=5, ge=1)
+    slack_post_lock_seconds: float = Field(default=60.0, gt=0)
     incident_reopen_seconds: float = Field(default=3600.0, ge=0)
     approval_ttl_seconds: float = Field(default=1800.0, gt=0)
     drift_watch_interval_seconds: float = Field(default=60.0, ge=0)

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
 
-from bot.backends import connect_client, flink_client
-from bot.blocks.enrichment import Enrichment, connector_text, failure_text, flink_text
+from bot.backends import baseline_store, connect_client, flink_client
+from bot.blocks.enrichment import Enrichment, connector_text, failure_text, flink_text, logs_text
+from bot.clients.docker_logs import ContainerLogs
 from bot.deps import Deps
 from bot.errors import BackendError, NotFoundError
 from bot.log import get_logger
 from bot.metrics import ENRICHMENT
 from bot.models import Incident
+from bot.schema.baseline import BaselineStore
+from bot.schema.render import render_diff_text
+from bot.schema.report import build_report, report_text
 from bot.threads import ThreadPoster
 
 log = get_logger(__name__)
 Enricher = Callable[[Deps, Incident], list[Enrichment]]
+FORENSICS_LOOKBACK_SECONDS = 24 * 3600   # the drift usually happened shortly before the alert
+LOG_PATTERN = "schema"
 
 
 def incident_connectors(deps: Deps, inc: Incident) -> list[str]:
@@ -68,7 +75,48 @@ def enrich_flink(deps: Deps, inc: Incident) -> list[Enrichment]:
     return results
 
 
-ENRICHERS: dict[str, Enricher] = {"connect": enrich_connect, "flink": enrich_flink}
+def incident_tables(deps: Deps, inc: Incident) -> list[str]:
+    pipeline = deps.lineage.by_name(inc.pipeline) if inc.pipeline else None
+    if pipeline:
+        return list(pipeline.tables)
+    table = inc.labels.get("table")
+    return [table] if table and table in deps.lineage.watched_tables() else []
+
+
+def enrich_schema(deps: Deps, inc: Incident) -> list[Enrichment]:
+    mysql_url = deps.settings.mysql_url.get_secret_value() if deps.settings.mysql_url else ""
+    if not mysql_url:
+        return [Enrichment("schema", ":grey_question: *MySQL*: not configured (set MYSQL_URL).")]
+    tables = incident_tables(deps, inc)
+    if not tables:
+        return [Enrichment("schema", ":grey_question: *Schema*: no watched table is known for this incident.")]
+    since = datetime.fromtimestamp(inc.opened_at - FORENSICS_LOOKBACK_SECONDS, UTC)
+    store = baseline_store(deps.settings, deps.store.r)
+    return [_schema_one(mysql_url, store, deps, table, since) for table in tables]
+
+
+def _schema_one(mysql_url: str, store: BaselineStore, deps: Deps, table: str, since: datetime) -> Enrichment:
+    report = build_report(mysql_url, store, deps.lineage, table, since)
+    return Enrichment("schema", report_text(report, render_diff_text(report.diff)))
+
+
+def enrich_logs(deps: Deps, inc: Incident) -> list[Enrichment]:
+    pipeline = deps.lineage.by_name(inc.pipeline) if inc.pipeline else None
+    services = list(pipeline.log_services) if pipeline else ["connect"]
+    logs = ContainerLogs(deps.settings.docker_host, timeout=deps.settings.enrich_timeout_seconds)
+    results = []
+    try:
+        for service in services:
+            excerpt = logs.grep(service, pattern=LOG_PATTERN, limit=200)
+            lines = [f"{line.timestamp.isoformat() if line.timestamp else '-'} {line.text}" for line in excerpt.lines]
+            results.append(logs_text(excerpt.container, service, LOG_PATTERN, lines, excerpt.scanned))
+    finally:
+        logs.close()
+    return results
+
+
+ENRICHERS: dict[str, Enricher] = {"connect": enrich_connect, "flink": enrich_flink, "schema": enrich_schema,
+                                  "logs": enrich_logs}
 BACKEND_NAMES = {"connect": "Kafka Connect", "flink": "Flink", "schema": "MySQL", "logs": "Docker"}
 
 
@@ -103,7 +151,8 @@ def _results(deps: Deps, name: str, future: Future[list[Enrichment]], timeout: f
 
 def _where(deps: Deps, name: str) -> str:
     s = deps.settings
-    return {"connect": s.connect_url, "flink": s.flink_url, "logs": s.docker_host}.get(name) or "(default)"
+    mysql = "(MYSQL_URL)" if s.mysql_url else None
+    return {"connect": s.connect_url, "flink": s.flink_url, "logs": s.docker_host, "schema": mysql}.get(name) or "(default)"
 
 
 def _post(deps: Deps, poster: ThreadPoster, inc: Incident, kind: str, item: Enrichment) -> None:

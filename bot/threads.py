@@ -8,7 +8,6 @@ from bot.blocks.incident import incident_metadata, root_blocks, root_text
 from bot.deps import Deps
 from bot.models import Incident, TimelineEvent
 
-POST_LOCK_SECONDS = 60.0   # longer than a Slack call with its retries; a dead holder frees it after this
 HISTORY_LOOKBACK_SECONDS = 600.0
 
 
@@ -44,7 +43,9 @@ class ThreadPoster:
         """Claim, look for an earlier attempt's message, post, record: never twice for one kind."""
         if ts := self.store.post_ts(inc.id, kind):
             return ts
-        with self.store.lock(f"post:{inc.id}:{kind}", ttl_s=POST_LOCK_SECONDS, wait_s=POST_LOCK_SECONDS):
+        # Longer than a Slack call with its retries; a worker that died holding it delays this post that long.
+        hold = self.deps.settings.slack_post_lock_seconds
+        with self.store.lock(f"post:{inc.id}:{kind}", ttl_s=hold, wait_s=hold):
             if ts := self.store.post_ts(inc.id, kind):
                 return ts
             found = self._find_posted(inc, kind, thread_ts) if self.store.attempted(inc.id, kind) else None

@@ -58,3 +58,17 @@ def mysql_db() -> Iterator[str]:
 @pytest.fixture
 def mysql_url() -> str:
     return f"mysql://root:@{MYSQL_HOST}:{MYSQL_PORT}/"
+
+
+def require_binary(*names: str) -> str:
+    """The path of the first binary found. Missing: a skip on a developer's machine, a failure in CI."""
+    import shutil
+
+    for name in names:
+        path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
+        if path:
+            return path
+    message = f"{' or '.join(names)} not installed (scripts/ensure-services.sh installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

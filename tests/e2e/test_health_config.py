@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
-import pytest
 
 from bot.sandbox.slack_emulator import SlackEmulator
 from tests.conftest import free_port
+from tests.e2e.conftest import OwnRedis
 from tests.harness import BOT_TOKEN, BotProcess, bot_env, run_cli
 
 
-@pytest.fixture
-def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Redis server of this test's own, on another port, that the test can stop."""
-    port = free_port()
-    proc = subprocess.Popen([shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
-                             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            import redis
-
-            redis.Redis(port=port).ping()
-            break
-        except Exception:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0", proc
-    proc.kill()
-    proc.wait()
-
-
-def test_healthz_turns_503_when_redis_goes_away(own_redis: tuple[str, subprocess.Popen[bytes]],
-                                                 slack: SlackEmulator) -> None:
-    url, proc = own_redis
+def test_healthz_turns_503_when_redis_goes_away(own_redis: OwnRedis, slack: SlackEmulator) -> None:
+    url = own_redis.url
     bot = BotProcess(bot_env(url, slack.api_url, free_port(), CONNECT_URL="http://127.0.0.1:9")).start()
     try:
         resp = httpx.get(bot.url + "/healthz", timeout=10)
@@ -46,8 +22,7 @@ def test_healthz_turns_503_when_redis_goes_away(own_redis: tuple[str, subprocess
         assert body["checks"]["redis"]["ok"] is True
         assert body["checks"]["kafka-connect"]["ok"] is False      # configured, nothing listens on port 9
         assert body["status"] == "degraded"
-        proc.kill()
-        proc.wait()
+        own_redis.stop()
         resp = httpx.get(bot.url + "/healthz", timeout=10)
         assert resp.status_code == 503
         assert resp.json()["checks"]["redis"]["ok"] is False
