@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: install services demo test lint chaos-schema-drift serve clean
+.PHONY: install services demo test lint chaos-schema-drift serve bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ chaos-schema-drift: install
 
 serve: install
 	$(BIN)/dataflow-bot serve
+
+# Benchmarks (bench/README.md): ratios against a baseline measured in the same run.
+bench: install services
+	$(BIN)/python -m bench.ack_latency
+	$(BIN)/python -m bench.alert_latency
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

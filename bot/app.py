@@ -19,7 +19,16 @@ from bot.deps import Deps
 from bot.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from bot.reply import user_message
 from bot.surfaces import Registrar
-from handlers import alerts_webhook, http_routes, slack_commands, slack_events, slack_timeline
+from handlers import (
+    alerts_webhook,
+    http_routes,
+    postmortem_http,
+    slack_commands,
+    slack_events,
+    slack_postmortem,
+    slack_runbook,
+    slack_timeline,
+)
 
 MAX_BODY_BYTES = 1024 * 1024
 EVENT_DEDUPE_SECONDS = 3600  # longer than Slack's retry span (5 min) plus the signature window
@@ -29,7 +38,6 @@ def build_bolt(settings: Settings, deps: Deps) -> tuple[App, Registrar]:
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt = App(
         client=deps.slack,
-        token=deps.slack.token,
         signing_secret=secret or "socket-mode-unsigned",
         request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=False,  # serve checks auth.test itself, with a clear message
@@ -44,7 +52,7 @@ def build_bolt(settings: Settings, deps: Deps) -> tuple[App, Registrar]:
     bolt.use(_dedupe_event_retries(deps))
     bolt.error(_on_error(deps))
     registrar = Registrar(bolt)
-    for module in (slack_commands, slack_events, slack_timeline):
+    for module in (slack_commands, slack_events, slack_timeline, slack_runbook, slack_postmortem):
         module.register(registrar)
     return bolt, registrar
 
@@ -98,6 +106,7 @@ def build_app(settings: Settings, deps: Deps) -> Flask:
 
     http_routes.register(flask_app, deps)
     alerts_webhook.register(flask_app, deps)
+    postmortem_http.register(flask_app, deps)
     _instrument(flask_app)
     return flask_app
 

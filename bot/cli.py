@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
 from bot.config import load_settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, DataflowError
 
 app = typer.Typer(
     help="DataFlow ChatOps: Slack incident response for the MySQL → Debezium → Kafka → Flink pipeline.",
@@ -58,6 +61,59 @@ def serve() -> None:
         run(settings)
     except ConfigError as exc:
         _fail(exc.problems)
+
+
+@app.command()
+def postmortem(
+    incident: str = typer.Argument(..., help="The incident, e.g. INC-12."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write the Markdown here instead of stdout."),
+) -> None:
+    """Print (or write) the incident's postmortem draft: the same bytes as the thread upload and HTTP."""
+    from bot.commands.registry import split_incident_arg
+    from bot.deps import build_deps, known_secrets
+    from bot.errors import NotFoundError
+    from bot.log import configure_logging
+    from bot.postmortem.export import export_markdown
+
+    _, incident_id = split_incident_arg([incident])
+    if incident_id is None:
+        _fail([f"{incident!r} is not an incident id (expected INC-<n>, e.g. INC-12)"])
+        return
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format, known_secrets(settings))  # stderr, not stdout
+        deps = build_deps(settings)
+        markdown = export_markdown(deps, incident_id)
+    except (ConfigError, NotFoundError) as exc:
+        _fail(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+        return
+    data = markdown.encode("utf-8")
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    output.write_bytes(data)
+    typer.echo(f"wrote {output} ({len(data)} bytes)", err=True)
+
+
+@app.command()
+def demo(
+    keep: bool = typer.Option(False, "--keep", help="Leave the demo table and Redis keys in place afterwards"),
+    interactive: bool = typer.Option(False, "--interactive", help="Keep the sandbox up and drive it yourself"),
+    output: Path = typer.Option(Path("demo-output"), "-o", "--output", help="Where to write the postmortem"),
+    mysql_url: str = typer.Option("mysql://root@127.0.0.1:3306/", envvar="MYSQL_URL", help="A scratch MySQL/MariaDB"),
+    redis_url: str = typer.Option("redis://127.0.0.1:6379/15", envvar="DEMO_REDIS_URL",
+                                  help="The demo's Redis database (only its dfo:* keys are touched)"),
+) -> None:
+    """Run the schema-drift drill in the sandbox: Slack emulator, simulators, the real bot, MariaDB."""
+    from bot.demo_cli import run_demo
+
+    try:
+        code = run_demo(mysql_url, redis_url, output, keep, interactive)
+    except DataflowError as exc:
+        _fail([exc.user_text()])
+        return
+    raise typer.Exit(code)
 
 
 def main() -> None:  # pragma: no cover

@@ -31,7 +31,7 @@ class TraceDiagnosis:
     title: str
     key_lines: list[str] = field(default_factory=list)
     table: str | None = None
-    suggested_step: str = "connector-logs"
+    suggested_step: str = "connect-logs"
     advice: str = ""
 
 
@@ -50,18 +50,18 @@ _RULES: tuple[_Rule, ...] = (
           re.compile(r"no longer available on the server|trying to read binlog starting at .* but this "
                      r"(?:is )?no longer|Could not find first log file name in binary log"
                      r"|purged binary logs containing GTIDs", re.I | re.S),
-          None, "The binlog position the connector needs has been purged from MySQL", "resnapshot",
+          None, "The binlog position the connector needs has been purged from MySQL", "connect-logs",
           "Take a new snapshot (snapshot.mode=when_needed or a new connector) and keep binlogs longer than "
           "the longest connector outage."),
     _Rule("authentication",
           re.compile(r"Access denied for user|Access denied; you need|Error code: 1045\b"
                      r"|Public Key Retrieval is not allowed", re.I),
-          None, "MySQL refused the connector's login or privileges", "check-credentials",
+          None, "MySQL refused the connector's login or privileges", "connect-logs",
           "Check the connector's database user, its password (set through a config provider, never "
           "pasted in chat) and its REPLICATION SLAVE, REPLICATION CLIENT and SELECT grants."),
     _Rule("history_missing",
           re.compile(r"history topic (?:or its content )?is (?:fully or partially )?missing", re.I),
-          None, "The schema history topic is missing or incomplete", "recover-history",
+          None, "The schema history topic is missing or incomplete", "connect-logs",
           "Re-snapshot the schema with snapshot.mode=recovery (schema_only_recovery before Debezium 2.x) "
           "and give the history topic infinite retention."),
     _Rule("row_schema_mismatch",
@@ -85,7 +85,7 @@ _RULES: tuple[_Rule, ...] = (
           "form the parser accepts; skipping unparseable DDL risks a wrong schema model."),
 )
 
-_NONE = TraceDiagnosis("none", "No failure trace", [], None, "connector-logs",
+_NONE = TraceDiagnosis("none", "No failure trace", [], None, "connect-logs",
                        "The connector reported no error.")
 
 
@@ -162,7 +162,7 @@ def classify_trace(trace: str | None) -> TraceDiagnosis:
     found = _find(trace)
     if found is None:
         return TraceDiagnosis("other", _other_title(_causes(trace.splitlines())), lines, None,
-                              "connector-logs", "No known Debezium failure matched: read the connector "
+                              "connect-logs", "No known Debezium failure matched: read the connector "
                               "logs around the time of the failure.")
     rule, table = found
     title = rule.title.format(table=table or "a table")

@@ -21,6 +21,8 @@ class RedactingFilter(logging.Filter):
     """Redacts stdlib log records too (slack_bolt, urllib3, waitress log through stdlib)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, dict):
+            return True  # a structlog event: its processors redacted it already
         if record.args:
             try:
                 record.msg = record.getMessage()

@@ -19,6 +19,8 @@ def publish_fold(deps: Deps, fold: Fold, entry_id: str) -> None:
         deps.store.add_event(inc.id, TimelineEvent(
             ts=float(inc.root_ts or inc.opened_at), kind="incident_opened", actor="bot",
             text=f"{inc.id} opened: {inc.title}", source_id="opened", key=True))
+    if had_root:   # the root first: whoever reads the thread line finds the root already up to date
+        poster.update_root(inc)
     if fold.reopened:
         poster.reply(inc, f"reopened:{entry_id}", f":rotating_light: {inc.id} reopened: the pipeline fired again.")
     if not fold.opened:
@@ -31,7 +33,5 @@ def publish_fold(deps: Deps, fold: Fold, entry_id: str) -> None:
         deps.store.add_event(inc.id, TimelineEvent(
             ts=inc.resolved_at or inc.last_seen_at, kind="incident_resolved", actor="alertmanager",
             text=f"All alerts resolved; {inc.id} closed", source_id=f"incident-resolved:{entry_id}", key=True))
-    if had_root:
-        poster.update_root(inc)
     if fold.opened or fold.reopened:
         enrich_incident(deps, poster, inc, entry_id)

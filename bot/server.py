@@ -15,12 +15,14 @@ from bot.config import Settings
 from bot.deps import Deps, build_deps, known_secrets
 from bot.errors import ConfigError
 from bot.log import configure_logging, get_logger
+from bot.schema.watch_loop import drift_watcher
 from bot.worker import alert_worker
 
 log = get_logger(__name__)
 
 # Background loops started with the server: each takes (deps, stop_event). Features append theirs.
 BACKGROUND: list[Callable[[Deps, threading.Event], None]] = [alert_worker]
+BACKGROUND.append(drift_watcher)
 
 
 def run(settings: Settings) -> None:

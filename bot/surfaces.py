@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +30,8 @@ class Registrar:
         self.events.add(event_type)
         self.app.event(event_type)(func)
 
-    def action(self, action_id: str, func: Listener) -> None:
-        self.actions.add(action_id)
+    def action(self, action_id: str | re.Pattern[str], func: Listener) -> None:
+        self.actions.add(action_id if isinstance(action_id, str) else action_id.pattern)
         self.app.action(action_id)(func)
 
     def shortcut(self, callback_id: str, func: Listener) -> None:

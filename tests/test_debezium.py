@@ -15,13 +15,13 @@ EXPECTED = {
     "schema_unknown": ("schema_unknown", "oltp.orders", "schema-diff"),
     "schema_unknown_log_3x": ("schema_unknown", "oltp.orders", "schema-diff"),
     "ddl_parse_failure": ("ddl_parse_failure", "oltp.orders", "schema-diff"),
-    "history_missing": ("history_missing", None, "recover-history"),
-    "history_missing_1x": ("history_missing", None, "recover-history"),
-    "binlog_purged": ("binlog_purged", None, "resnapshot"),
-    "binlog_purged_server_error": ("binlog_purged", None, "resnapshot"),
-    "authentication": ("authentication", None, "check-credentials"),
+    "history_missing": ("history_missing", None, "connect-logs"),
+    "history_missing_1x": ("history_missing", None, "connect-logs"),
+    "binlog_purged": ("binlog_purged", None, "connect-logs"),
+    "binlog_purged_server_error": ("binlog_purged", None, "connect-logs"),
+    "authentication": ("authentication", None, "connect-logs"),
     "row_schema_mismatch": ("row_schema_mismatch", "orders", "schema-diff"),
-    "other": ("other", None, "connector-logs"),
+    "other": ("other", None, "connect-logs"),
 }
 
 

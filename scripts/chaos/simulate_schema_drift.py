@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -30,14 +29,9 @@ from bot.clients.mysql import connect
 from bot.errors import BackendError, DataflowError
 from bot.pipeline import load_lineage
 from bot.schema.baseline import BaselineStore, load_contract
-from bot.schema.model import TableSchema, quote_identifier, split_table, validate_identifier
+from bot.schema.drill import DrillRefused, add_column_ddl, column_type, drop_column_ddl
+from bot.schema.model import TableSchema, split_table, validate_identifier
 from bot.schema.reader import read_table, server_info
-
-# Simple types only: the value is spliced into DDL, so it must match one of these exactly.
-_TYPES = [r"VARCHAR\(([1-9]\d{0,4})\)", r"CHAR\(([1-9]\d{0,2})\)", r"TINYINT", r"SMALLINT", r"INT",
-          r"BIGINT", r"TEXT", r"DECIMAL\(([1-9]\d?),(\d\d?)\)", r"DATE", r"DATETIME", r"TIMESTAMP",
-          r"BOOLEAN", r"DOUBLE"]
-_TYPE = re.compile(r"(?:" + "|".join(_TYPES) + r")(?: UNSIGNED)?(?: NOT NULL| NULL)?", re.I)
 
 
 class Refused(Exception):
@@ -69,10 +63,10 @@ def _parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     schema, table = split_table(args.table)
     column = validate_identifier(args.column, "column name")
-    column_type = " ".join(str(args.type).split()).upper()
-    if not _TYPE.fullmatch(column_type):
-        raise Refused(f"--type {args.type!r} is not allowed; use e.g. VARCHAR(64), INT, BIGINT, TEXT, "
-                      "DECIMAL(12,2), DATETIME, BOOLEAN (optionally NULL/NOT NULL)")
+    try:
+        type_ = column_type(str(args.type))
+    except DrillRefused as exc:
+        raise Refused(f"--{exc}") from None
     lineage = load_lineage(os.environ.get("PIPELINE_FILE", "config/pipelines.yml"))
     pipeline = lineage.for_table(f"{schema}.{table}")
     if pipeline is None:
@@ -82,7 +76,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         live = read_table(conn, schema, table)
         if live is None:
             raise Refused(f"no such table {schema}.{table}")
-        ddl = _revert_ddl(live, column) if args.revert else _apply_ddl(live, column, column_type)
+        ddl = (drop_column_ddl(live, column, _baseline_columns(live)) if args.revert
+               else add_column_ddl(live, column, type_))
         with conn.cursor() as cur:
             cur.execute(ddl)
         applied_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -96,23 +91,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "mysql": {"columns": [asdict(c) for c in (after.columns if after else ())], "server": version},
         "connector": _connector(pipeline.connectors[0] if pipeline.connectors else None),
     }
-
-
-def _apply_ddl(live: TableSchema, column: str, column_type: str) -> str:
-    if live.column(column) is not None:
-        raise Refused(f"column {column} already exists in {live.qualified}: nothing to apply")
-    return (f"ALTER TABLE {quote_identifier(live.schema)}.{quote_identifier(live.table)} "
-            f"ADD COLUMN {quote_identifier(column)} {column_type}")
-
-
-def _revert_ddl(live: TableSchema, column: str) -> str:
-    if live.column(column) is None:
-        raise Refused(f"column {column} does not exist in {live.qualified}: nothing to revert")
-    if column in _baseline_columns(live):
-        raise Refused(f"column {column} is part of the baseline of {live.qualified}: drift did not add it, "
-                      "refusing to drop it")
-    return (f"ALTER TABLE {quote_identifier(live.schema)}.{quote_identifier(live.table)} "
-            f"DROP COLUMN {quote_identifier(column)}")
 
 
 def _baseline_columns(live: TableSchema) -> set[str]:

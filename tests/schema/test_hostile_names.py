@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from bot.clients.mysql import connect
 from bot.errors import UserInputError
 from bot.schema.diff import diff_schemas
+from bot.schema.drill import _TYPE as DRILL_TYPE
 from bot.schema.model import IDENTIFIER, Column, TableIndexes, TableSchema, quote_identifier
 from bot.schema.reader import read_table
 from bot.schema.revert import Refusal, plan_for_column, plan_revert
@@ -92,7 +93,7 @@ def chaos_env(orders_db: str, tmp_path: Path) -> dict[str, str]:
 def test_chaos_script_refuses_and_changes_nothing(orders_db: str, chaos_env: dict[str, str], name: str,
                                                   where: str, revert: bool) -> None:
     # A type hypothesis happens to spell like an allowed one is not hostile: skip it before running.
-    assume(where != "type" or not CHAOS._TYPE.fullmatch(" ".join(name.split()).upper()))
+    assume(where != "type" or not DRILL_TYPE.fullmatch(" ".join(name.split()).upper()))
     before = columns_of(orders_db)
     args = {"table": f"{orders_db}.orders", "column": "c_new", "type": "INT"}
     args[where] = name if where != "table" else f"{orders_db}.{name}"

@@ -1,0 +1,82 @@
+"""Shared pieces of the benchmarks: percentiles, a Redis database of their own, an `ok` receiver."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from flask import Flask, Response, request
+
+from bot.sandbox.server import BackgroundServer
+
+# A database the test suite does not use (it uses 11): the bench flushes it at start.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def fresh_redis(url: str) -> str:
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); the samples are few, so no interpolation games."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary(values: list[float], scale: float = 1000.0) -> dict[str, float]:
+    """p50/p95/p99 in milliseconds (by default) of seconds-valued samples."""
+    if not values:
+        return {"n": 0}
+    return {"n": len(values), "p50_ms": round(statistics.median(values) * scale, 1),
+            "p95_ms": round(percentile(values, 95) * scale, 1),
+            "p99_ms": round(percentile(values, 99) * scale, 1)}
+
+
+@dataclass
+class Arrival:
+    at: float                  # time.monotonic() on arrival, the same clock as the emulator's calls
+    path: str
+    body: dict[str, Any]
+
+
+@dataclass
+class OkReceiver:
+    """Answers `ok` to any POST, as a Slack incoming webhook does; records arrivals.
+
+    The Slack emulator has no /services/... endpoint, and Alertmanager's slack_configs needs one.
+    """
+
+    arrivals: list[Arrival] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        app = Flask("ok_receiver")
+
+        @app.post("/<path:path>")
+        def ok(path: str) -> Response:
+            arrival = Arrival(time.monotonic(), path, json.loads(request.get_data() or b"{}"))
+            with self.lock:
+                self.arrivals.append(arrival)
+            return Response("ok", content_type="text/plain")
+
+        self.server = BackgroundServer(app)
+
+    def __enter__(self) -> OkReceiver:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    def first(self, needle: str) -> Arrival | None:
+        with self.lock:
+            return next((a for a in self.arrivals if needle in json.dumps(a.body)), None)

@@ -1,0 +1,5 @@
+"""`python -m bot` is `dataflow-bot`."""
+
+from bot.cli import app
+
+app()

@@ -1,0 +1,75 @@
+"""The runbook checklist message and the approval request message. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.approvals import Approval
+from bot.blocks.common import button, clip, context, escape, fmt_time, header, section
+from bot.runbooks.model import Runbook
+
+RUN_STEP = "run_step"
+APPROVE = "approve_step"
+DENY = "deny_step"
+MAX_BUTTONS = 25   # Slack's limit per actions block
+
+DECIDED = {
+    "approved": ":large_green_circle: Approved by <@{by}> at {at}; executing…",
+    "executing": ":large_green_circle: Approved by <@{by}> at {at}; executing…",
+    "done": ":white_check_mark: Approved by <@{by}> at {at}. Executed.",
+    "failed": ":x: Approved by <@{by}> at {at}. Execution failed.",
+    "denied": ":no_entry: Denied by <@{by}> at {at}.",
+    "expired": ":hourglass: Expired at {at} without a decision.",
+    "void": ":warning: Void at {at}: the world changed after approval.",
+}
+
+
+def step_value(incident_id: str, step_id: str) -> str:
+    return f"{incident_id}|{step_id}"
+
+
+def parse_step_value(value: str) -> tuple[str, str]:
+    incident_id, _, step_id = value.partition("|")
+    return incident_id, step_id
+
+
+def checklist_blocks(book: Runbook, incident_id: str, extra_buttons: list[dict[str, Any]] | None = None
+                     ) -> list[dict[str, Any]]:
+    blocks = [header(f"Runbook: {book.title}"),
+              context(f"{incident_id} · read steps run at once; :lock: steps need approval by a second person")]
+    phases: dict[str, list[Any]] = {}
+    for step in book.steps:
+        phases.setdefault(step.phase, []).append(step)
+    for phase, steps in phases.items():
+        lines = [f"{':lock:' if s.kind == 'mutate' else ':mag:'} `{s.id}` — {escape(s.title)}" for s in steps]
+        blocks.append(section(f"*{escape(phase)}*\n" + "\n".join(lines)))
+        buttons = [button(("🔒 " if s.kind == "mutate" else "") + s.title, f"{RUN_STEP}:{s.id}",
+                          step_value(incident_id, s.id)) for s in steps]
+        for start in range(0, len(buttons), MAX_BUTTONS):
+            blocks.append({"type": "actions", "elements": buttons[start:start + MAX_BUTTONS]})
+    if extra_buttons:
+        blocks.append({"type": "actions", "elements": extra_buttons})
+    return blocks
+
+
+def approval_text(a: Approval) -> str:
+    return f"Approval needed: {a.summary} (requested by <@{a.requester}>)"
+
+
+def approval_blocks(a: Approval, tz: str = "UTC") -> list[dict[str, Any]]:
+    facts = "\n".join(f"• {escape(f)}" for f in a.facts)
+    blocks = [
+        section(f":lock: *Approval needed* — {a.summary}\nStep `{a.step}` of `{a.runbook}`, requested by "
+                f"<@{a.requester}> at {fmt_time(a.created_at, tz)}; expires {fmt_time(a.expires_at, tz)}."),
+        section("*Exact action*\n```" + clip(escape(a.action_text), 2800) + "```"),
+    ]
+    if facts:
+        blocks.append(section("*Pre-check*\n" + facts))
+    if a.state == "pending":
+        blocks.append({"type": "actions", "elements": [
+            button("Approve", APPROVE, a.id, style="primary"), button("Deny", DENY, a.id, style="danger")]})
+    else:
+        when = fmt_time(a.decided_at or a.expires_at, tz)
+        line = DECIDED.get(a.state, a.state).format(by=a.decided_by or "?", at=when)
+        blocks.append(context(line + (f" {escape(a.result)}" if a.result else "")))
+    return blocks

@@ -1,0 +1,45 @@
+"""`/dataflow postmortem [INC-n]`: the Markdown draft uploaded into the incident thread."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.blocks.postmortem import summary_blocks, summary_text
+from bot.commands.registry import Invocation, Reply, subcommand
+from bot.commands.target import record_command, resolve_incident, thread_reply
+from bot.errors import UserInputError
+from bot.postmortem.checklist import verified_checks
+from bot.postmortem.export import Export, build_export
+from bot.postmortem.impact import milestones, since_first_alert
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+
+def summary_lines(export: Export) -> list[str]:
+    facts = export.facts
+    marks = milestones(facts.incident, facts.events)
+    checks = verified_checks(facts)
+    lines = [f"Status: {facts.incident.status}",
+             f"Time to detect: {since_first_alert(marks, marks.detected)} · to mitigate: "
+             f"{since_first_alert(marks, marks.mitigated)} · to resolve: {since_first_alert(marks, marks.resolved)}"]
+    lines += [f"{'✅' if c.ok else '⬜'} {c.label}" for c in checks[:5]]
+    return lines
+
+
+@subcommand("postmortem", "[INC-n]", "draft the postmortem: a Markdown file uploaded into the incident thread")
+def run_postmortem(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
+    inc, rest = resolve_incident(deps, inv, args)
+    assert inc is not None
+    if rest:
+        raise UserInputError(f"Unexpected `{rest[0][:40]}`.", "Usage: `/dataflow postmortem [INC-n]`.")
+    if not inc.root_ts:
+        raise UserInputError(f"{inc.id} has no thread yet.", "Try again in a moment.")
+    # Recorded first, so the draft includes who asked for it and HTTP/CLI exports made next match it.
+    record_command(deps, inc, inv, "Postmortem draft requested")
+    export = build_export(deps, inc.id)
+    checks = verified_checks(export.facts)
+    text = summary_text(inc.id, inc.title, inc.status, sum(c.ok for c in checks), len(checks))
+    blocks = summary_blocks(inc.id, summary_lines(export), export.filename, len(export.facts.events))
+    return thread_reply(inc, deps.redactor.text(text), blocks, files=[(export.filename, export.markdown)],
+                        kind="postmortem")

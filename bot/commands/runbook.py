@@ -1,0 +1,52 @@
+"""`/dataflow runbook <name>` and `/dataflow run <step>`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.blocks.runbook import checklist_blocks
+from bot.commands.registry import Invocation, Reply, subcommand
+from bot.commands.target import record_command, resolve_incident, thread_reply
+from bot.errors import NotFoundError, UserInputError
+from bot.runbooks.engine import request_step
+from bot.runbooks.model import choose_step, runbooks
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+
+def extra_checklist_buttons(incident_id: str) -> list[dict[str, object]]:
+    """Buttons other features add under the checklist (the postmortem draft, when it is there)."""
+    try:
+        from bot.blocks.postmortem import postmortem_button
+    except ImportError:
+        return []
+    return [postmortem_button(incident_id)]
+
+
+@subcommand("runbook", "<name> [INC-n]", "post a runbook in the incident thread, a button per step")
+def run_runbook(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
+    inc, rest = resolve_incident(deps, inv, args)
+    assert inc is not None
+    books = runbooks()
+    if not rest:
+        names = ", ".join(f"`{n}`" for n in sorted(books))
+        raise UserInputError("Which runbook?", f"Runbooks: {names}. Example: `/dataflow runbook schema-drift`.")
+    book = books.get(rest[0])
+    if book is None:
+        raise NotFoundError(f"Unknown runbook `{rest[0][:60]}`.", "Runbooks: " + ", ".join(sorted(books)) + ".")
+    record_command(deps, inc, inv, f"posted the {book.name} runbook")
+    return thread_reply(inc, f"Runbook: {book.title}", checklist_blocks(book, inc.id, extra_checklist_buttons(inc.id)),
+                        kind=f"runbook:{book.name}")
+
+
+@subcommand("run", "<step> [column] [INC-n]", "run a runbook step; mutating steps wait for a second person's approval")
+def run_step(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
+    inc, rest = resolve_incident(deps, inv, args)
+    assert inc is not None
+    if not rest:
+        steps = sorted({s.id for b in runbooks().values() for s in b.steps})
+        raise UserInputError("Which step?", "Steps: " + ", ".join(f"`{s}`" for s in steps) + ".")
+    book, step = choose_step(runbooks(), rest[0], [a.alertname for a in inc.alerts.values()])
+    record_command(deps, inc, inv, f"asked to run {step.id}")
+    return Reply(text=request_step(deps, inc, book, step, inv.user_id, rest[1:]))

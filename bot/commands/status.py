@@ -1,0 +1,77 @@
+"""`/dataflow status [connector]`: Kafka Connect connectors and the lineage's Flink jobs, asked live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.backends import connect_client, flink_client
+from bot.blocks.commands import combine, not_configured
+from bot.blocks.common import escape
+from bot.blocks.enrichment import Enrichment, connector_text, failure_text, flink_text
+from bot.clients.connect import ConnectorStatus, check_name
+from bot.commands.answer import answer
+from bot.commands.registry import Invocation, Reply, subcommand
+from bot.commands.target import resolve_incident
+from bot.errors import BackendError, NotFoundError, UserInputError
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+
+@subcommand("status", "[connector] [INC-n]", "Kafka Connect connectors and the pipeline's Flink jobs, live")
+def run_status(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
+    inc, rest = resolve_incident(deps, inv, args, required=False)
+    if len(rest) > 1:
+        raise UserInputError("`status` takes at most one connector name.", "Example: `/dataflow status my-conn`.")
+    connector = check_name(rest[0]) if rest else None
+    items = connector_items(deps, connector)
+    if connector is None:
+        items += flink_items(deps)
+    text, files = combine(items)
+    return answer(deps, inv, inc, f"status {connector or ''}".strip(), text, files)
+
+
+def connector_items(deps: Deps, name: str | None) -> list[Enrichment]:
+    """Every connector (or the named one); Connect down or not configured is a line, not an error."""
+    client = connect_client(deps.settings)
+    if client is None:
+        return [not_configured("Kafka Connect", "CONNECT_URL")]
+    try:
+        with client:
+            statuses = client.statuses()
+    except BackendError as exc:
+        return [Enrichment("connect", failure_text(exc.backend, exc.where, exc.reason))]
+    if name is None:
+        return [connector_text(statuses[n]) for n in sorted(statuses)] or [
+            Enrichment("connect", ":grey_question: *Kafka Connect*: no connector is deployed.")]
+    return [connector_text(named(statuses, name))]
+
+
+def named(statuses: dict[str, ConnectorStatus], name: str) -> ConnectorStatus:
+    if name not in statuses:
+        known = ", ".join(f"`{escape(n)}`" for n in sorted(statuses)) or "(none)"
+        raise NotFoundError(f"no connector named {name}", f"Known connectors: {known}.")
+    return statuses[name]
+
+
+def lineage_jobs(deps: Deps) -> list[str]:
+    return list(dict.fromkeys(job for p in deps.lineage.pipelines for job in p.flink_jobs))
+
+
+def flink_items(deps: Deps) -> list[Enrichment]:
+    """The newest run of every Flink job the lineage names; a job with no run is said so."""
+    client = flink_client(deps.settings)
+    if client is None:
+        return [not_configured("Flink", "FLINK_URL")]
+    names = lineage_jobs(deps)
+    if not names:
+        return [Enrichment("flink", ":grey_question: *Flink*: the pipeline file names no Flink job.")]
+    try:
+        with client:
+            found = client.find_jobs(names)
+    except BackendError as exc:
+        return [Enrichment("flink", failure_text(exc.backend, exc.where, exc.reason))]
+    seen = {job.name for job in found}
+    missing = [Enrichment("flink", f":grey_question: *Flink*: no job named `{escape(n)}`.")
+               for n in names if n not in seen]
+    return [flink_text(job, deps.settings.display_tz) for job in found] + missing

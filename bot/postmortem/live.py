@@ -1,0 +1,93 @@
+"""Checklist items verified live at export time: Alertmanager, Kafka Connect, Flink, the baseline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from bot.backends import baseline_store, connect_client, flink_client
+from bot.deps import Deps
+from bot.errors import DataflowError
+from bot.models import Incident, TimelineEvent
+from bot.postmortem.model import Check, PipelineInfo
+
+ALERT_LABEL = "Alert clear"
+ACTIVE_STATES = {"active", "suppressed", "unprocessed"}
+
+
+def alert_check(deps: Deps, inc: Incident) -> Check:
+    url = deps.settings.alertmanager_url
+    if not url:
+        resolved = inc.status == "resolved"
+        detail = ("all alerts of the incident resolved" if resolved else f"{len(inc.firing)} alert(s) still firing")
+        return Check(ALERT_LABEL, resolved, f"{detail} (judged from the incident's own state: ALERTMANAGER_URL is not set)")
+    try:
+        resp = httpx.get(f"{url}/api/v2/alerts", params={"active": "true"}, timeout=deps.settings.enrich_timeout_seconds)
+        resp.raise_for_status()
+        active = _active_fingerprints(resp.json())
+    except (httpx.HTTPError, ValueError) as exc:
+        return Check(ALERT_LABEL, False, f"could not ask Alertmanager at {url}: {type(exc).__name__}")
+    still = sorted(a.alertname for a in inc.alerts.values() if a.fingerprint in active)
+    if still:
+        return Check(ALERT_LABEL, False, f"still active in Alertmanager: {', '.join(still)}")
+    return Check(ALERT_LABEL, True, "none of the incident's alerts is active in Alertmanager (checked live)")
+
+
+def _active_fingerprints(body: Any) -> set[str]:
+    if not isinstance(body, list):
+        raise ValueError("Alertmanager /api/v2/alerts did not return a list")
+    return {str(a.get("fingerprint")) for a in body if isinstance(a, dict)
+            and (a.get("status") or {}).get("state", "active") in ACTIVE_STATES}
+
+
+def connector_checks(deps: Deps, names: tuple[str, ...]) -> tuple[Check, ...]:
+    client = connect_client(deps.settings)
+    if client is None:
+        return tuple(Check(f"Connector `{n}` RUNNING", False, "not verified: CONNECT_URL is not set") for n in names)
+    with client:
+        return tuple(_one_connector(client, name) for name in names)
+
+
+def _one_connector(client: Any, name: str) -> Check:
+    label = f"Connector `{name}` RUNNING"
+    try:
+        status = client.status(name)
+    except DataflowError as exc:
+        return Check(label, False, f"could not check: {exc}")
+    return Check(label, bool(status.is_healthy), f"{status.summary()} (checked live)")
+
+
+def job_checks(deps: Deps, names: tuple[str, ...]) -> tuple[Check, ...]:
+    client = flink_client(deps.settings)
+    if client is None:
+        return tuple(Check(f"Flink job `{n}` RUNNING", False, "not verified: FLINK_URL is not set") for n in names)
+    with client:
+        return tuple(_one_job(client, name) for name in names)
+
+
+def _one_job(client: Any, name: str) -> Check:
+    label = f"Flink job `{name}` RUNNING"
+    try:
+        health = client.job_health(name)
+    except DataflowError as exc:
+        return Check(label, False, f"could not check: {exc}")
+    return Check(label, bool(health.healthy), f"job {health.state} (checked live)")
+
+
+def baseline_check(deps: Deps, inc: Incident, pipeline: PipelineInfo, events: list[TimelineEvent]) -> Check | None:
+    """When the drift was accepted, the baseline must have moved: a snapshot taken after the incident opened."""
+    accepted = [e for e in events if e.kind == "result" and e.data.get("step") == "accept-drift"
+                and e.data.get("ok") is True]
+    store = baseline_store(deps.settings, deps.store.r)
+    for table in pipeline.tables:
+        for base in store.history(table):
+            taken = datetime.fromisoformat(base.taken_at).timestamp()
+            # The watcher's own first snapshot is not an acceptance.
+            if taken >= int(inc.opened_at) and base.taken_by != "drift-watcher":
+                return Check("Baseline updated (drift accepted)", True,
+                             f"`{table}` snapshot v{base.version} by {base.taken_by} at {base.taken_at}")
+    if accepted:
+        return Check("Baseline updated (drift accepted)", True, "the accept-drift step succeeded")
+    return None

@@ -1,0 +1,152 @@
+"""Read-only actions: they look, they never change anything."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pymysql
+
+from bot.backends import baseline_store, connect_client, flink_client
+from bot.blocks.common import escape
+from bot.blocks.enrichment import connector_text, failure_text, flink_text, logs_text
+from bot.clients.docker_logs import ContainerLogs
+from bot.clients.mysql import connect
+from bot.errors import BackendError, ConfigError, UserInputError
+from bot.runbooks.actions import Outcome, Plan, action
+from bot.runbooks.context import StepContext
+from bot.schema.render import render_diff_text
+from bot.schema.report import build_report, report_text
+
+MAX_ROWS = 20
+
+
+def mysql_url(ctx: StepContext) -> str:
+    url = ctx.deps.settings.mysql_url
+    if url is None:
+        raise ConfigError(["MYSQL_URL is not set: the bot cannot reach the pipeline's MySQL"])
+    return url.get_secret_value()
+
+
+def _guard(func: Any) -> Any:
+    """A backend that does not answer is a failed outcome with its reason, not an exception."""
+
+    def wrapped(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+        try:
+            result: Outcome = func(ctx, params, plan)
+            return result
+        except BackendError as exc:
+            return Outcome(False, failure_text(exc.backend, exc.where, exc.reason))
+
+    return wrapped
+
+
+@action("connect.status")
+@_guard
+def connect_status(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    client = connect_client(ctx.deps.settings)
+    if client is None:
+        raise ConfigError(["CONNECT_URL is not set"])
+    with client:
+        names = [params["connector"]] if params.get("connector") else sorted(client.statuses())
+        statuses = [client.status(name) for name in names]
+    parts = [connector_text(s) for s in statuses]
+    files = [p.file for p in parts if p.file]
+    return Outcome(all(s.is_healthy for s in statuses), "\n\n".join(p.text for p in parts), files)
+
+
+@action("connect.running")
+@_guard
+def connect_running(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    client = connect_client(ctx.deps.settings)
+    if client is None:
+        raise ConfigError(["CONNECT_URL is not set"])
+    with client:
+        status = client.status(params["connector"])
+    mark = ":white_check_mark:" if status.is_healthy else ":x:"
+    return Outcome(status.is_healthy, f"{mark} `{status.name}`: {status.summary()}")
+
+
+@action("logs.grep")
+@_guard
+def logs_grep(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    service, pattern = params["service"], params.get("pattern") or "schema"
+    logs = ContainerLogs(ctx.deps.settings.docker_host, timeout=ctx.deps.settings.enrich_timeout_seconds)
+    try:
+        excerpt = logs.grep(service, pattern=pattern, limit=200)
+    finally:
+        logs.close()
+    lines = [f"{ln.timestamp.isoformat() if ln.timestamp else '-'} {ln.text}" for ln in excerpt.lines]
+    result = logs_text(excerpt.container, service, pattern, lines, excerpt.scanned)
+    return Outcome(True, result.text, [result.file] if result.file else [])
+
+
+@action("schema.diff")
+@_guard
+def schema_diff(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    store = baseline_store(ctx.deps.settings, ctx.deps.store.r)
+    report = build_report(mysql_url(ctx), store, ctx.deps.lineage, params["table"])
+    return Outcome(report.diff.verdict == "none", report_text(report, render_diff_text(report.diff)))
+
+
+@action("flink.status")
+@_guard
+def flink_status(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    client = flink_client(ctx.deps.settings)
+    if client is None:
+        raise ConfigError(["FLINK_URL is not set"])
+    with client:
+        job = client.job_health(params["job"])
+    return Outcome(job.healthy, flink_text(job, ctx.deps.settings.display_tz).text)
+
+
+@action("flink.healthy")
+@_guard
+def flink_healthy(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    """RUNNING, and restarts no longer climbing: numRestarts sampled twice, `window` seconds apart."""
+    client = flink_client(ctx.deps.settings)
+    if client is None:
+        raise ConfigError(["FLINK_URL is not set"])
+    window = float(params.get("window") or 5)
+    with client:
+        first = client.job_health(params["job"])
+        time.sleep(window)
+        second = client.job_health(params["job"])
+    climbing = (first.num_restarts or 0) < (second.num_restarts or 0)
+    ok = second.state == "RUNNING" and not climbing
+    mark = ":white_check_mark:" if ok else ":x:"
+    trend = f"restarts {first.num_restarts} → {second.num_restarts} over {window:.0f} s"
+    return Outcome(ok, f"{mark} Flink `{escape(second.name)}`: *{second.state}*, {trend}"
+                       + ("" if ok else " — not healthy yet"))
+
+
+@action("data.validate")
+@_guard
+def data_validate(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    """The pipeline's validation queries, in a READ ONLY transaction: they cannot write."""
+    queries = ctx.pipeline.validation_queries if ctx.pipeline else []
+    if not queries:
+        raise UserInputError("This pipeline has no validation queries.",
+                             "Add `validation_queries` to it in PIPELINE_FILE.")
+    conn = connect(mysql_url(ctx))
+    try:
+        lines = [_run_read_only(conn, sql) for sql in queries]
+    finally:
+        conn.close()
+    ok = all(not line.startswith(":x:") for line in lines)
+    return Outcome(ok, "*Data validation*\n" + "\n".join(lines))
+
+
+def _run_read_only(conn: pymysql.Connection[Any], sql: str) -> str:
+    try:
+        with conn.cursor() as cur:
+            cur.execute("START TRANSACTION READ ONLY")
+            cur.execute(sql)
+            names = [d[0] for d in cur.description or []]
+            rows = cur.fetchmany(MAX_ROWS)
+            cur.execute("ROLLBACK")
+    except pymysql.MySQLError as exc:
+        conn.rollback()
+        return f":x: `{escape(sql[:200])}` failed: {escape(str(exc.args[-1])[:200])}"
+    table = "; ".join(", ".join(f"{n}={v}" for n, v in zip(names, row, strict=False)) for row in rows)
+    return f":white_check_mark: `{escape(sql[:200])}` → {escape(table) or '(no rows)'}"

@@ -1,0 +1,91 @@
+"""The runbook engine: run a read step, or ask for approval of a mutating one; every phase recorded."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from bot.approvals import Approval, Approvals
+from bot.blocks.incident import incident_metadata
+from bot.blocks.runbook import approval_blocks, approval_text
+from bot.errors import ApprovalError
+from bot.metrics import RUNBOOK_STEPS
+from bot.models import Incident, TimelineEvent
+from bot.runbooks.actions import ACTIONS, Outcome, Plan
+from bot.runbooks.context import StepContext, pipeline_of
+from bot.runbooks.model import Runbook, Step
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+
+def event(deps: Deps, inc: Incident, kind: Any, text: str, actor: str, source: str, **data: Any) -> None:
+    deps.store.add_event(inc.id, TimelineEvent(ts=time.time(), kind=kind, text=text, actor=actor,
+                                               source_id=source, data=data))
+
+
+def audit(deps: Deps, what: str, a: Approval, user: str, detail: str = "") -> None:
+    deps.store.audit(event=what, approval_id=a.id, incident=a.incident_id, step=a.step, user=user,
+                     requester=a.requester, action_hash=a.action_hash, detail=detail, at=f"{time.time():.3f}")
+
+
+def post_in_thread(deps: Deps, inc: Incident, text: str, blocks: list[dict[str, Any]] | None = None,
+                   files: list[tuple[str, str]] | None = None, kind: str = "step") -> str:
+    resp = deps.slack.chat_postMessage(channel=inc.channel, thread_ts=inc.root_ts, text=deps.redactor.text(text),
+                                       blocks=deps.redactor.any(blocks) if blocks else None,
+                                       metadata=incident_metadata(inc.id, kind))
+    for name, content in files or []:
+        deps.slack.files_upload_v2(channel=inc.channel, thread_ts=inc.root_ts, filename=name, title=name,
+                                   content=deps.redactor.text(content))
+    return str(resp["ts"])
+
+
+def run_check(ctx: StepContext, name: str | None, params: dict[str, str]) -> Outcome | None:
+    return ACTIONS[name].run(ctx, params, None) if name else None
+
+
+def request_step(deps: Deps, inc: Incident, book: Runbook, step: Step, user: str, args: list[str]) -> str:
+    """Read steps run now and post their outcome; mutating steps post an approval request.
+
+    Returns a short confirmation for the requester.
+    """
+    ctx = StepContext(deps, inc, pipeline_of(deps, inc), user, args)
+    params = ctx.resolve(step.params, step.id)
+    if step.kind == "read":
+        outcome = ACTIONS[step.action].run(ctx, params, None)
+        RUNBOOK_STEPS.labels(step.id, "ok" if outcome.ok else "attention").inc()
+        post_in_thread(deps, inc, f"*{step.title}* (`{step.id}`, by <@{user}>)\n{outcome.text}", files=outcome.files)
+        event(deps, inc, "result", f"{step.id}: {'ok' if outcome.ok else 'needs attention'}", user,
+              f"read:{step.id}:{time.time_ns()}", step=step.id, ok=outcome.ok, detail=outcome.text[:500])
+        return f"Ran `{step.id}`: the outcome is in the {inc.id} thread."
+    return _request_approval(deps, ctx, book, step, params)
+
+
+def _request_approval(deps: Deps, ctx: StepContext, book: Runbook, step: Step, params: dict[str, str]) -> str:
+    inc = ctx.incident
+    pre = run_check(ctx, step.precheck, params)
+    if pre is not None and not pre.ok:
+        raise ApprovalError(f"`{step.id}` is refused by its pre-check ({step.precheck}):\n{pre.text}",
+                            "Fix what the pre-check says, then ask again.")
+    plan = plan_step(ctx, step, params)
+    ttl = (step.approval.ttl_seconds if step.approval else None) or deps.settings.approval_ttl_seconds
+    now = time.time()
+    a = Approvals(deps.store.r).create(
+        incident_id=inc.id, runbook=book.name, step=step.id, params={**params, **plan.settled}, args=ctx.args, summary=plan.summary,
+        action_text=plan.action_text, action_hash=plan.action_hash, facts=plan.facts, requester=ctx.user,
+        created_at=now, expires_at=now + ttl, channel=inc.channel, thread_ts=inc.root_ts)
+    a.message_ts = post_in_thread(deps, inc, approval_text(a), approval_blocks(a, deps.settings.display_tz),
+                                  kind=f"approval:{a.id}")
+    Approvals(deps.store.r).save(a)
+    audit(deps, "requested", a, ctx.user, plan.action_text)
+    event(deps, inc, "approval_requested", f"{ctx.user} asked to run {step.id}: {plan.summary}", ctx.user,
+          f"approval:{a.id}:requested", approval_id=a.id, step=step.id, action=plan.action_text,
+          requester=ctx.user)
+    return f"Approval requested for `{step.id}` in the {inc.id} thread; another approver must approve it."
+
+
+def plan_step(ctx: StepContext, step: Step, params: dict[str, str]) -> Plan:
+    planner = ACTIONS[step.action].plan
+    if planner is None:
+        raise ApprovalError(f"action {step.action} cannot be planned")
+    return planner(ctx, params)

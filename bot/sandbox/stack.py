@@ -1,0 +1,178 @@
+"""The whole sandbox in one object: Slack emulator, Connect/Flink/Docker simulators following the real
+MySQL, the seeded demo table, and a real `dataflow-bot serve` process wired to all of them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pymysql
+import redis
+import yaml
+
+from bot.clients.mysql import connect
+from bot.errors import UserInputError
+from bot.sandbox.connect_sim import ConnectSimulator
+from bot.sandbox.docker_sim import DockerEngineSimulator
+from bot.sandbox.flink_sim import FlinkSimulator
+from bot.sandbox.slack_emulator import SlackEmulator
+from bot.sandbox.world import PipelineWorld
+from bot.schema.baseline import BaselineStore
+from bot.schema.model import TableSchema
+from bot.schema.reader import read_table
+
+REPO = Path(__file__).resolve().parents[2]
+SEED_SQL = REPO / "scripts" / "sql" / "oltp_orders.sql"
+TABLE, CONNECTOR, JOB = "oltp.orders", "mysql-oltp-orders", "orders-enrichment"
+DEMO_MARK = "dataflow-demo"   # the table comment that says the demo created it (and may drop it)
+ALICE, BOB = "U0ALICE", "U0BOB"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SandboxStack:
+    def __init__(self, mysql_url: str, redis_url: str, workdir: Path | None = None) -> None:
+        self.mysql_url, self.redis_url = mysql_url, redis_url
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="dataflow-demo-"))
+        self.secret, self.webhook_token = secrets.token_hex(16), secrets.token_hex(16)
+        self.slack = SlackEmulator(signing_secret=self.secret)
+        self.connect = ConnectSimulator(restart_delay=0.3)
+        self.flink = FlinkSimulator(restart_delay=0.5)
+        self.docker = DockerEngineSimulator()
+        self.world: PipelineWorld | None = None
+        self.bot: subprocess.Popen[bytes] | None = None
+        self.bot_url = ""
+
+    # -- MySQL and Redis ------------------------------------------------------------------------------
+    def seed_table(self) -> list[str]:
+        """(Re)create oltp.orders, marked as the demo's; refuse to touch a table the demo did not create."""
+        conn = connect(self.mysql_url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT TABLE_COMMENT FROM information_schema.TABLES "
+                            "WHERE TABLE_SCHEMA='oltp' AND TABLE_NAME='orders'")
+                row = cur.fetchone()
+                if row is not None and row[0] != DEMO_MARK:
+                    raise UserInputError("oltp.orders exists and was not created by the demo: refusing to touch it.",
+                                         "Point MYSQL_URL at a scratch server, or drop the table yourself.")
+                cur.execute("DROP TABLE IF EXISTS oltp.orders")
+            self._run_sql(SEED_SQL.read_text(encoding="utf-8"))
+            with conn.cursor() as cur:
+                cur.execute(f"ALTER TABLE oltp.orders COMMENT = '{DEMO_MARK}'")
+            live = read_table(conn, "oltp", "orders")
+        finally:
+            conn.close()
+        return live.names() if live else []
+
+    def _run_sql(self, sql: str) -> None:
+        parts = urlsplit(self.mysql_url)
+        conn = pymysql.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
+                               user=parts.username or "root", password=parts.password or "", autocommit=True,
+                               client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                while cur.nextset():
+                    pass
+        finally:
+            conn.close()
+
+    def drop_table(self) -> None:
+        self._run_sql("DROP TABLE IF EXISTS oltp.orders")
+
+    def clear_redis(self) -> None:
+        client = redis.Redis.from_url(self.redis_url)
+        keys = list(client.scan_iter("dfo:*", count=500))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+    # -- the simulators and the bot --------------------------------------------------------------------
+    def start(self) -> SandboxStack:
+        self.clear_redis()
+        columns = self.seed_table()
+        BaselineStore(redis.Redis.from_url(self.redis_url), self.workdir / "schemas").take_snapshot(
+            TABLE, by_user="demo", live=self._live())
+        for server in (self.slack, self.connect, self.flink, self.docker):
+            server.start()
+        self.connect.add_connector(CONNECTOR, {"connector.class": "io.debezium.connector.mysql.MySqlConnector",
+                                               "database.password": secrets.token_hex(8), "tasks.max": "1"})
+        self.flink.add_job(JOB)
+        self.flink.complete_checkpoint(self.flink.job(JOB).jid)
+        self.docker.add_container("dataflow-connect-1", "connect")
+        self.docker.add_container("dataflow-flink-jobmanager-1", "flink-jobmanager")
+        self.world = PipelineWorld(self.mysql_url, TABLE, CONNECTOR, JOB, set(columns), self.connect, self.flink,
+                                   self.docker).start()
+        self._start_bot()
+        return self
+
+    def _live(self) -> TableSchema | None:
+        conn = connect(self.mysql_url)
+        try:
+            return read_table(conn, "oltp", "orders")
+        finally:
+            conn.close()
+
+    def bot_env(self, port: int) -> dict[str, str]:
+        (self.workdir / "schemas").mkdir(exist_ok=True)
+        pipelines = self.workdir / "pipelines.yml"
+        pipelines.write_text(yaml.safe_dump({"pipelines": [{
+            "name": "orders", "tables": [TABLE], "connectors": [CONNECTOR], "topics": ["dbserver1.oltp.orders"],
+            "flink_jobs": [JOB], "log_services": ["connect"],
+            "validation_queries": ["SELECT COUNT(*) AS orders, MAX(id) AS last_id FROM oltp.orders"]}]}))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+        env.update(SLACK_BOT_TOKEN=self.slack.bot_token, SLACK_SIGNING_SECRET=self.secret,
+                   SLACK_API_URL=self.slack.api_url, INCIDENT_CHANNEL="C0INCIDENT", APPROVERS=BOB,
+                   ALERT_WEBHOOK_TOKEN=self.webhook_token, REDIS_URL=self.redis_url, MYSQL_URL=self.mysql_url,
+                   CONNECT_URL=self.connect.url, FLINK_URL=self.flink.url, DOCKER_HOST=self.docker.docker_host,
+                   PIPELINE_FILE=str(pipelines), SCHEMA_CONTRACTS_DIR=str(self.workdir / "schemas"),
+                   BOT_HOST="127.0.0.1", BOT_PORT=str(port), LOG_FORMAT="json", DRIFT_WATCH_INTERVAL_SECONDS="1",
+                   ENRICH_TIMEOUT_SECONDS="5")
+        return env
+
+    def _start_bot(self) -> None:
+        port = free_port()
+        self.bot_url = f"http://127.0.0.1:{port}"
+        log = (self.workdir / "bot.log").open("wb")
+        self.bot = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=self.bot_env(port),
+                                    cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        self.slack.request_url = self.bot_url + "/slack/events"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.bot.poll() is not None:
+                raise RuntimeError("the bot exited at start:\n" + (self.workdir / "bot.log").read_text())
+            try:
+                httpx.get(self.bot_url + "/healthz", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the bot did not start within 20 s; see " + str(self.workdir / "bot.log"))
+
+    def stop(self, keep_data: bool = False) -> None:
+        if self.bot and self.bot.poll() is None:
+            self.bot.terminate()
+            try:
+                self.bot.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.bot.kill()
+        if self.world:
+            self.world.stop()
+        for server in (self.slack, self.connect, self.flink, self.docker):
+            with contextlib.suppress(Exception):  # a server that never started has nothing to stop
+                server.stop()
+        if not keep_data:
+            self.drop_table()
+            self.clear_redis()
