@@ -27,7 +27,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-chaos-schema-drift: install
+seed: install
+	$(BIN)/python scripts/seed_oltp.py
+
+chaos-schema-drift: install seed
 	$(BIN)/python scripts/chaos/simulate_schema_drift.py $(ARGS)
 
 serve: install

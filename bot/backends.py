@@ -7,6 +7,7 @@ from typing import Any
 from bot.clients.connect import ConnectClient
 from bot.clients.flink import FlinkClient
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.schema.baseline import BaselineStore
 
 
@@ -22,3 +23,17 @@ def flink_client(settings: Settings) -> FlinkClient | None:
 def baseline_store(settings: Settings, redis_client: Any) -> BaselineStore:
     """Baselines live in the bot's Redis; contract files in SCHEMA_CONTRACTS_DIR win over snapshots."""
     return BaselineStore(redis_client, settings.schema_contracts_dir)
+
+
+def require_connect(settings: Settings) -> ConnectClient:
+    client = connect_client(settings)
+    if client is None:
+        raise ConfigError(["CONNECT_URL is not set: the bot cannot reach Kafka Connect"])
+    return client
+
+
+def require_flink(settings: Settings) -> FlinkClient:
+    client = flink_client(settings)
+    if client is None:
+        raise ConfigError(["FLINK_URL is not set: the bot cannot reach Flink"])
+    return client

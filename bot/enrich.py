@@ -14,6 +14,7 @@ from bot.errors import BackendError, NotFoundError
 from bot.log import get_logger
 from bot.metrics import ENRICHMENT
 from bot.models import Incident
+from bot.postmortem import record_forensics
 from bot.schema.baseline import BaselineStore
 from bot.schema.render import render_diff_text
 from bot.schema.report import build_report, report_text
@@ -92,11 +93,14 @@ def enrich_schema(deps: Deps, inc: Incident) -> list[Enrichment]:
         return [Enrichment("schema", ":grey_question: *Schema*: no watched table is known for this incident.")]
     since = datetime.fromtimestamp(inc.opened_at - FORENSICS_LOOKBACK_SECONDS, UTC)
     store = baseline_store(deps.settings, deps.store.r)
-    return [_schema_one(mysql_url, store, deps, table, since) for table in tables]
+    return [_schema_one(mysql_url, store, deps, inc.id, table, since) for table in tables]
 
 
-def _schema_one(mysql_url: str, store: BaselineStore, deps: Deps, table: str, since: datetime) -> Enrichment:
+def _schema_one(mysql_url: str, store: BaselineStore, deps: Deps, inc_id: str, table: str,
+                since: datetime) -> Enrichment:
     report = build_report(mysql_url, store, deps.lineage, table, since)
+    if report.forensics is not None:
+        record_forensics(deps.store, inc_id, report.forensics)   # the postmortem's root cause
     return Enrichment("schema", report_text(report, render_diff_text(report.diff)))
 
 

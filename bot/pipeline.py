@@ -45,7 +45,8 @@ class Lineage(BaseModel):
 
     def for_labels(self, labels: dict[str, str]) -> Pipeline | None:
         """The pipeline an alert is about, from its table/connector/topic/job labels."""
-        table = labels.get("table") or _join(labels.get("schema") or labels.get("db"), labels.get("table"))
+        table = _join(labels.get("schema") or labels.get("db"), labels.get("table"))
+        jobs = {_job_key(labels[k]) for k in ("job_name", "flink_job") if labels.get(k)}
         for pipeline in self.pipelines:
             if table and table in pipeline.tables:
                 return pipeline
@@ -53,10 +54,7 @@ class Lineage(BaseModel):
                 return pipeline
             if labels.get("topic") in pipeline.topics:
                 return pipeline
-            if (
-                labels.get("job_name") in pipeline.flink_jobs
-                or labels.get("flink_job") in pipeline.flink_jobs
-            ):
+            if jobs & {_job_key(j) for j in pipeline.flink_jobs}:
                 return pipeline
         return None
 
@@ -65,6 +63,11 @@ class Lineage(BaseModel):
 
     def watched_tables(self) -> list[str]:
         return sorted({t for p in self.pipelines for t in p.tables})
+
+
+def _job_key(name: str) -> str:
+    """Flink's Prometheus reporter may turn '-' and spaces in job names into '_': compare without them."""
+    return name.replace("-", "_").replace(" ", "_").lower()
 
 
 def _join(db: str | None, table: str | None) -> str | None:

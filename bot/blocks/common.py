@@ -52,7 +52,8 @@ def fmt_time(epoch: float, tz: str = "UTC") -> str:
 
 
 def fmt_duration(seconds: float) -> str:
-    seconds = round(seconds)
+    """Whole seconds, truncated, so that a duration matches the second-resolution times printed beside it."""
+    seconds = int(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

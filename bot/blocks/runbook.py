@@ -33,8 +33,7 @@ def parse_step_value(value: str) -> tuple[str, str]:
     return incident_id, step_id
 
 
-def checklist_blocks(book: Runbook, incident_id: str, extra_buttons: list[dict[str, Any]] | None = None
-                     ) -> list[dict[str, Any]]:
+def checklist_blocks(book: Runbook, incident_id: str) -> list[dict[str, Any]]:
     blocks = [header(f"Runbook: {book.title}"),
               context(f"{incident_id} · read steps run at once; :lock: steps need approval by a second person")]
     phases: dict[str, list[Any]] = {}
@@ -47,8 +46,6 @@ def checklist_blocks(book: Runbook, incident_id: str, extra_buttons: list[dict[s
                           step_value(incident_id, s.id)) for s in steps]
         for start in range(0, len(buttons), MAX_BUTTONS):
             blocks.append({"type": "actions", "elements": buttons[start:start + MAX_BUTTONS]})
-    if extra_buttons:
-        blocks.append({"type": "actions", "elements": extra_buttons})
     return blocks
 
 

@@ -215,7 +215,7 @@ class ConnectClient:
             raise self._error(reason) from None
         if response.status_code == 404 and connector is not None:
             raise NotFoundError(f"Kafka Connect has no connector named {connector!r}",
-                                hint="`/dataflow connectors` lists them.")
+                                hint="`/dataflow status` lists them.")
         if response.status_code >= 400:
             content_type = response.headers.get("content-type", "")
             raise self._error(http_reason(response.status_code, content_type, response.content))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.blocks.postmortem import postmortem_button
 from bot.blocks.runbook import checklist_blocks
 from bot.commands.registry import Invocation, Reply, subcommand
 from bot.commands.target import record_command, resolve_incident, thread_reply
@@ -13,15 +14,6 @@ from bot.runbooks.model import choose_step, runbooks
 
 if TYPE_CHECKING:
     from bot.deps import Deps
-
-
-def extra_checklist_buttons(incident_id: str) -> list[dict[str, object]]:
-    """Buttons other features add under the checklist (the postmortem draft, when it is there)."""
-    try:
-        from bot.blocks.postmortem import postmortem_button
-    except ImportError:
-        return []
-    return [postmortem_button(incident_id)]
 
 
 @subcommand("runbook", "<name> [INC-n]", "post a runbook in the incident thread, a button per step")
@@ -36,7 +28,8 @@ def run_runbook(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     if book is None:
         raise NotFoundError(f"Unknown runbook `{rest[0][:60]}`.", "Runbooks: " + ", ".join(sorted(books)) + ".")
     record_command(deps, inc, inv, f"posted the {book.name} runbook")
-    return thread_reply(inc, f"Runbook: {book.title}", checklist_blocks(book, inc.id, extra_checklist_buttons(inc.id)),
+    blocks = [*checklist_blocks(book, inc.id), postmortem_button(inc.id)]
+    return thread_reply(inc, f"Runbook: {book.title}", blocks,
                         kind=f"runbook:{book.name}")
 
 

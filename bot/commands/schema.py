@@ -106,4 +106,4 @@ def snapshot_if_absent(deps: Deps, store: BaselineStore, table: str, user: str) 
         raise DataflowError(failure_text(exc.backend, exc.where, exc.reason)) from None
     # The compare-and-set lives in BaselineStore (WATCH on both keys): a get-then-set here would race
     # the drift watcher's first snapshot and could replace a baseline without approval.
-    return store._snapshot(table, live, user, only_if_absent=True)
+    return store.snapshot_if_absent(table, live, user)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from bot.blocks.common import fmt_duration
+
 # Slack's special sequences: <@U1|name>, <#C1|name>, <!here>, <url|label>, <url>.
 _SLACK_TOKEN = re.compile(r"<([@#!])?([^<>|]+)(?:\|([^<>]*))?>")
 _WHITESPACE_RUN = re.compile(r"[ \t]+")
@@ -33,13 +35,7 @@ def both(ts: float, tz: str) -> str:
     return utc(ts) if tz == "UTC" else f"{utc(ts)} ({local(ts, tz)})"
 
 
-def duration(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+duration = fmt_duration
 
 
 def parse_iso(value: str | None) -> float | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.backends import baseline_store, connect_client
+from bot.backends import baseline_store, require_connect
 from bot.blocks.common import escape
 from bot.clients.connect import ConnectClient, ConnectorStatus
 from bot.clients.mysql import connect
-from bot.errors import ApprovalError, ConfigError, UserInputError
+from bot.errors import ApprovalError, UserInputError
 from bot.runbooks.actions import Outcome, Plan, action
 from bot.runbooks.actions_read import mysql_url
 from bot.runbooks.context import StepContext
@@ -103,10 +103,7 @@ def _live(ctx: StepContext, qualified: str) -> Any:
 
 # -- restart / resume the connector ------------------------------------------------------------------
 def _client(ctx: StepContext) -> ConnectClient:
-    client = connect_client(ctx.deps.settings)
-    if client is None:
-        raise ConfigError(["CONNECT_URL is not set"])
-    return client
+    return require_connect(ctx.deps.settings)
 
 
 def plan_restart(ctx: StepContext, params: dict[str, str]) -> Plan:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pymysql
 
-from bot.backends import baseline_store, connect_client, flink_client
+from bot.backends import baseline_store, require_connect, require_flink
 from bot.blocks.common import escape
 from bot.blocks.enrichment import connector_text, failure_text, flink_text, logs_text
 from bot.clients.docker_logs import ContainerLogs
@@ -44,10 +44,7 @@ def _guard(func: Any) -> Any:
 @action("connect.status")
 @_guard
 def connect_status(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
-    client = connect_client(ctx.deps.settings)
-    if client is None:
-        raise ConfigError(["CONNECT_URL is not set"])
-    with client:
+    with require_connect(ctx.deps.settings) as client:
         names = [params["connector"]] if params.get("connector") else sorted(client.statuses())
         statuses = [client.status(name) for name in names]
     parts = [connector_text(s) for s in statuses]
@@ -58,10 +55,7 @@ def connect_status(ctx: StepContext, params: dict[str, str], plan: Plan | None) 
 @action("connect.running")
 @_guard
 def connect_running(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
-    client = connect_client(ctx.deps.settings)
-    if client is None:
-        raise ConfigError(["CONNECT_URL is not set"])
-    with client:
+    with require_connect(ctx.deps.settings) as client:
         status = client.status(params["connector"])
     mark = ":white_check_mark:" if status.is_healthy else ":x:"
     return Outcome(status.is_healthy, f"{mark} `{status.name}`: {status.summary()}")
@@ -92,10 +86,7 @@ def schema_diff(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> 
 @action("flink.status")
 @_guard
 def flink_status(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
-    client = flink_client(ctx.deps.settings)
-    if client is None:
-        raise ConfigError(["FLINK_URL is not set"])
-    with client:
+    with require_flink(ctx.deps.settings) as client:
         job = client.job_health(params["job"])
     return Outcome(job.healthy, flink_text(job, ctx.deps.settings.display_tz).text)
 
@@ -104,11 +95,8 @@ def flink_status(ctx: StepContext, params: dict[str, str], plan: Plan | None) ->
 @_guard
 def flink_healthy(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
     """RUNNING, and restarts no longer climbing: numRestarts sampled twice, `window` seconds apart."""
-    client = flink_client(ctx.deps.settings)
-    if client is None:
-        raise ConfigError(["FLINK_URL is not set"])
     window = float(params.get("window") or 5)
-    with client:
+    with require_flink(ctx.deps.settings) as client:
         first = client.job_health(params["job"])
         time.sleep(window)
         second = client.job_health(params["job"])

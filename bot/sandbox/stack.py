@@ -69,15 +69,13 @@ class SandboxStack:
                     raise UserInputError("oltp.orders exists and was not created by the demo: refusing to touch it.",
                                          "Point MYSQL_URL at a scratch server, or drop the table yourself.")
                 cur.execute("DROP TABLE IF EXISTS oltp.orders")
-            self._run_sql(SEED_SQL.read_text(encoding="utf-8"))
-            with conn.cursor() as cur:
-                cur.execute(f"ALTER TABLE oltp.orders COMMENT = '{DEMO_MARK}'")
+            self.run_sql(SEED_SQL.read_text(encoding="utf-8"))   # its CREATE TABLE carries DEMO_MARK
             live = read_table(conn, "oltp", "orders")
         finally:
             conn.close()
         return live.names() if live else []
 
-    def _run_sql(self, sql: str) -> None:
+    def run_sql(self, sql: str) -> None:
         parts = urlsplit(self.mysql_url)
         conn = pymysql.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
                                user=parts.username or "root", password=parts.password or "", autocommit=True,
@@ -91,7 +89,7 @@ class SandboxStack:
             conn.close()
 
     def drop_table(self) -> None:
-        self._run_sql("DROP TABLE IF EXISTS oltp.orders")
+        self.run_sql("DROP TABLE IF EXISTS oltp.orders")
 
     def clear_redis(self) -> None:
         client = redis.Redis.from_url(self.redis_url)

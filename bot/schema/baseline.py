@@ -70,6 +70,10 @@ class BaselineStore:
         found = self.get(table)
         return found if found else self._snapshot(table, live, "drift-watcher", only_if_absent=True)
 
+    def snapshot_if_absent(self, table: str, live: TableSchema, by_user: str) -> Baseline:
+        """The first baseline of a table, atomically: an existing one (contract or snapshot) is returned as is."""
+        return self.get(table) or self._snapshot(table, live, by_user, only_if_absent=True)
+
     def take_snapshot(self, table: str, by_user: str, live: TableSchema | None = None) -> Baseline:
         return self._snapshot(table, live or self._read_live(table), by_user, only_if_absent=False)
 

@@ -13,10 +13,11 @@ CREATE TABLE IF NOT EXISTS orders (
   updated_at  TIMESTAMP       NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
   PRIMARY KEY (id),
   KEY idx_orders_customer_id (customer_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='dataflow-demo';
 
-INSERT INTO orders (customer_id, status, amount, currency) VALUES
-  (1001, 'pending', 19.99, 'USD'),
-  (1002, 'paid', 250.00, 'EUR'),
-  (1003, 'shipped', 5.50, 'USD'),
-  (1001, 'paid', 42.00, 'USD');
+-- INSERT IGNORE with fixed ids: running this file again adds nothing.
+INSERT IGNORE INTO orders (id, customer_id, status, amount, currency) VALUES
+  (1, 1001, 'pending', 19.99, 'USD'),
+  (2, 1002, 'paid', 250.00, 'EUR'),
+  (3, 1003, 'shipped', 5.50, 'USD'),
+  (4, 1001, 'paid', 42.00, 'USD');

@@ -1,0 +1,58 @@
+"""`make demo` and `make chaos-schema-drift` as a new user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pymysql
+import redis
+
+from tests.harness import BIN, REPO
+
+DEMO_REDIS = "redis://127.0.0.1:6379/15"
+
+
+def _table_exists() -> bool:
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="")
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='oltp' AND TABLE_NAME='orders'")
+        row = cur.fetchone()
+    conn.close()
+    return bool(row and row[0])
+
+
+def test_the_demo_runs_the_whole_drill_and_writes_the_postmortem(tmp_path: Path) -> None:
+    result = subprocess.run([str(BIN / "dataflow-bot"), "demo", "-o", str(tmp_path)], cwd=REPO,
+                            capture_output=True, text=True, timeout=120, check=False,
+                            env={"PATH": f"{BIN}:/usr/bin:/bin", "COLUMNS": "120", "DEMO_REDIS_URL": DEMO_REDIS})
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for line in ("Chaos: drift applied", "her own approval was refused", "Bob approved: the column is dropped",
+                 "Connector restarted", "Alert resolved", "#incidents, as Slack shows it", "Postmortem written to"):
+        assert line in out, line
+    markdown = (tmp_path / "INC-1-postmortem.md").read_text()
+    assert "DROP COLUMN `unexpected_field`" in markdown and "Bob Tran (U0BOB)" in markdown
+    assert "- [x] Connector `mysql-oltp-orders` RUNNING" in markdown
+    assert not _table_exists()                                     # nothing left behind without --keep
+    assert list(redis.Redis.from_url(DEMO_REDIS).scan_iter("dfo:*")) == []
+
+
+def _chaos(*args: str) -> dict[str, object]:
+    result = subprocess.run(["make", "-s", "chaos-schema-drift", f"ARGS={' '.join(args)}"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120, check=False,
+                            env={"PATH": f"{BIN}:/usr/bin:/bin", "VENV": str(BIN.parent)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_make_chaos_schema_drift_applies_and_reverts_on_the_local_mariadb() -> None:
+    applied = _chaos("--table oltp.orders --column unexpected_field")
+    assert applied["ddl"] == "ALTER TABLE `oltp`.`orders` ADD COLUMN `unexpected_field` VARCHAR(64) NULL"
+    columns = [c["name"] for c in applied["mysql"]["columns"]]  # type: ignore[index]
+    assert columns[-1] == "unexpected_field"
+    assert applied["connector"] == {"status": "not configured"}
+    reverted = _chaos("--table oltp.orders --column unexpected_field --revert")
+    assert reverted["action"] == "revert" and "DROP COLUMN `unexpected_field`" in str(reverted["ddl"])
+    assert "unexpected_field" not in str(reverted["mysql"])
