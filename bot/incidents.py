@@ -80,6 +80,7 @@ def _fold_group(store: Store, key: str, pipeline: str | None, alerts: list[AMAle
     inc = fold.incident
     inc.last_seen_at, inc.notifications = now, inc.notifications + (0 if fold.opened else 1)
     inc.external_url = n.externalURL or inc.external_url
+    inc.truncated_alerts = max(inc.truncated_alerts, n.truncatedAlerts)
     if inc.status == "open" and inc.alerts and not inc.firing:
         inc.status, inc.resolved_at, fold.all_resolved_now = "resolved", now, True
     return fold

@@ -66,6 +66,7 @@ class Incident(BaseModel):
     notifications: int = 1
     alerts: dict[str, AlertState] = Field(default_factory=dict)
     external_url: str = ""
+    truncated_alerts: int = 0       # alerts Alertmanager left out of a notification (max_alerts)
     labels: dict[str, str] = Field(default_factory=dict)  # table, connector, topic, job from the alerts
 
     @property

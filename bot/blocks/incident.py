@@ -31,6 +31,8 @@ def root_blocks(inc: Incident, tz: str = "UTC") -> list[dict[str, Any]]:
     lines += [f"*{k}*: `{escape(v)}`" for k, v in sorted(inc.labels.items())]
     alerts = "\n".join(_alert_line(a) for a in list(inc.alerts.values())[:15])
     more = f"\n…and {total - 15} more" if total > 15 else ""
+    if inc.truncated_alerts:
+        more += f"\n:warning: Alertmanager left {inc.truncated_alerts} alert(s) out of a notification (max_alerts)."
     blocks = [header(f"{inc.id} {inc.title}"), section(f"{icon} " + "  ·  ".join(lines)),
               section(alerts + more)]
     seen = (f"First seen {fmt_time(inc.opened_at, tz)} · last seen {fmt_time(inc.last_seen_at, tz)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ class Backend:
     faults: Faults
     log: CallLog
     token: str
+    app_token: str = ""  # the app-level xapp- token apps.connections.open wants
+    open_socket: Callable[[], str] | None = None  # a fresh Socket Mode URL
 
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -45,13 +48,30 @@ def _fault_response(fault: Fault) -> Response:
     return _json({"ok": False, "error": fault.error}, status=fault.status, headers=headers)
 
 
+def _token(token_arg: Any) -> str:
+    """The Bearer header's token, else the `token` argument's."""
+    header = request.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else str(token_arg or "")
+
+
 def _auth_error(token_arg: Any, expected: str) -> str | None:
     """not_authed without any token, invalid_auth with a wrong one (header or `token` argument)."""
-    header = request.headers.get("Authorization", "")
-    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else token_arg
+    token = _token(token_arg)
     if not token:
         return "not_authed"
     return None if token == expected else "invalid_auth"
+
+
+def _connections_open(backend: Backend, token_arg: Any) -> dict[str, Any]:
+    """Socket Mode's URL; the only method here that takes the app-level token, and only that one."""
+    token = _token(token_arg)
+    if not token:
+        return {"ok": False, "error": "not_authed"}
+    if not token.startswith("xapp-"):
+        return {"ok": False, "error": "not_allowed_token_type"}
+    if token != backend.app_token or backend.open_socket is None:
+        return {"ok": False, "error": "invalid_auth"}
+    return {"ok": True, "url": backend.open_socket()}
 
 
 def _call_method(backend: Backend, method: str) -> Response:
@@ -63,6 +83,8 @@ def _call_method(backend: Backend, method: str) -> Response:
     fault = backend.faults.take(method)
     if fault is not None:
         return _fault_response(fault)
+    if method == "apps.connections.open":
+        return _json(_connections_open(backend, args.get("token")))
     handler = METHODS.get(method)
     if handler is None:
         return _json({"ok": False, "error": "unknown_method"})

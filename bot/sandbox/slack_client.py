@@ -1,4 +1,6 @@
-"""The other direction: what Slack sends to the bot's request URL, signed as in protocols.md 5.1."""
+"""The other direction: what Slack sends to the bot. Signed POSTs to its request URL (protocols.md 5.1),
+or, with `socket_mode` on, unsigned envelopes over its Socket Mode connection (5.8).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +18,7 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox.slack_responses import ResponseTarget, ResponseUrls
+from bot.sandbox.slack_socket import Ack, SocketModeServer
 from bot.sandbox.slack_state import SlackState
 
 JSON = "application/json"
@@ -30,16 +34,19 @@ class Delivery:
     content_type: str
     event_id: str | None
     status: int
+    envelope_type: str | None = None  # set when it went over Socket Mode; body is then the payload JSON
 
 
 class SlackSender:
     """Signs and POSTs requests to the bot; the emulator facade exposes one per workspace."""
 
     def __init__(self, state: SlackState, responses: ResponseUrls, signing_secret: str,
-                 base_url: str) -> None:
+                 base_url: str, socket: SocketModeServer | None = None) -> None:
         self.state, self.responses = state, responses
         self.signing_secret, self.base_url = signing_secret, base_url
         self.request_url: str | None = None
+        self.socket, self.socket_mode = socket, False
+        self.ack_timeout = 10.0  # Slack waits 3 s; a loaded test machine needs more
         self.http = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
         self._ids = itertools.count(1)
         self.lock = threading.Lock()
@@ -82,11 +89,36 @@ class SlackSender:
         return response
 
     def send_form(self, kind: str, fields: dict[str, str], **retry: Any) -> httpx.Response:
+        """A slash command: form fields over HTTP, the same fields as a JSON payload over the socket."""
+        if self.socket_mode:
+            return self.over_socket(kind, "slash_commands", fields, **retry)
         return self.send(kind, urlencode(fields).encode(), FORM, **retry)
 
     def send_payload(self, payload: dict[str, Any], **retry: Any) -> httpx.Response:
-        """Interactivity: one form field `payload` holding the JSON."""
+        """Interactivity: one form field `payload` holding the JSON (over the socket: the payload itself)."""
+        if self.socket_mode:
+            return self.over_socket(str(payload["type"]), "interactive", payload, **retry)
         return self.send_form(str(payload["type"]), {"payload": json.dumps(payload)}, **retry)
+
+    def over_socket(self, kind: str, envelope_type: str, payload: dict[str, Any], *,
+                    event_id: str | None = None, retry_num: int | None = None,
+                    retry_reason: str = "http_timeout") -> httpx.Response:
+        """Send an envelope and wait for its ack, answered like HTTP: 200 with the ack's payload as
+        JSON (empty for a bare ack), or 504 when no ack came within `ack_timeout`."""
+        if self.socket is None:
+            raise RuntimeError("this SlackSender has no Socket Mode server")
+        envelope: dict[str, Any] = {
+            "envelope_id": str(uuid.uuid4()), "type": envelope_type, "payload": payload,
+            "accepts_response_payload": envelope_type == "slash_commands"
+            or payload.get("type") in ("view_submission", "block_suggestion"),
+        }
+        if envelope_type == "events_api":  # only events are retried, and say so
+            envelope.update(retry_attempt=retry_num or 0, retry_reason=retry_reason if retry_num else "")
+        response = _ack_response(self.socket.deliver(envelope, self.ack_timeout), self.ack_timeout)
+        with self.lock:
+            self.deliveries.append(Delivery(kind, json.dumps(payload).encode(), JSON, event_id,
+                                            response.status_code, envelope_type))
+        return response
 
     # -- events ----------------------------------------------------------------------------------
     def envelope(self, event: dict[str, Any], event_id: str) -> dict[str, Any]:
@@ -103,6 +135,9 @@ class SlackSender:
     def send_event(self, event: dict[str, Any], retry_num: int | None = None,
                    retry_reason: str = "http_timeout", event_id: str | None = None) -> httpx.Response:
         event_id = event_id or self.unique("Ev")
+        if self.socket_mode:
+            return self.over_socket(str(event.get("type")), "events_api", self.envelope(event, event_id),
+                                    event_id=event_id, retry_num=retry_num, retry_reason=retry_reason)
         body = json.dumps(self.envelope(event, event_id)).encode()
         return self.send(str(event.get("type")), body, JSON, event_id=event_id,
                          retry_num=retry_num, retry_reason=retry_reason)
@@ -113,6 +148,9 @@ class SlackSender:
             original = next((d for d in self.deliveries if d.event_id == event_id), None)
         if original is None:
             raise ValueError(f"no event {event_id} was delivered")
+        if original.envelope_type:
+            return self.over_socket(original.kind, original.envelope_type, json.loads(original.body),
+                                    event_id=event_id, retry_num=retry_num, retry_reason=retry_reason)
         return self.send(original.kind, original.body, original.content_type, event_id=event_id,
                          retry_num=retry_num, retry_reason=retry_reason)
 
@@ -125,3 +163,12 @@ class SlackSender:
             if key in msg:
                 event[key] = msg[key]
         return event
+
+
+def _ack_response(ack: Ack | None, timeout: float) -> httpx.Response:
+    # Callers (and tests) read an HTTP-like answer whichever way the request went.
+    if ack is None:
+        return httpx.Response(504, text=f"no ack within {timeout} s")
+    if ack.payload is None:
+        return httpx.Response(200)
+    return httpx.Response(200, json=ack.payload)

@@ -4,6 +4,9 @@
         client = WebClient(token=emu.bot_token, base_url=emu.api_url)
         emu.slash_command("U0ALICE", "status")
         emu.wait_for(lambda: emu.messages("C0INCIDENT"))
+
+Socket Mode: the bot calls apps.connections.open with `emu.app_token` and connects to the URL it gets;
+`emu.socket_mode = True` then sends commands, clicks and events over that connection instead.
 """
 
 from __future__ import annotations
@@ -19,25 +22,30 @@ from bot.sandbox.slack_faults import CallLog, Faults, RecordedCall
 from bot.sandbox.slack_files import FileStore
 from bot.sandbox.slack_render import render_thread
 from bot.sandbox.slack_responses import ResponseUrls
+from bot.sandbox.slack_socket import Ack, SocketModeServer
 from bot.sandbox.slack_state import SlackState
 from bot.sandbox.slack_users import UserActions
 
 T = TypeVar("T")
 INCIDENT_CHANNEL = "C0INCIDENT"
+APP_ID = "A0SANDBOX"
 
 
 class SlackEmulator(UserActions):
     def __init__(self, signing_secret: str, bot_token: str = "xoxb-sandbox-token",  # noqa: S107 (fake)
                  request_url: str | None = None, port: int = 0, bot_user_id: str = "U0BOT",
-                 bot_id: str = "B0BOT", team_id: str = "T0SANDBOX") -> None:
-        self.bot_token = bot_token
+                 bot_id: str = "B0BOT", team_id: str = "T0SANDBOX",
+                 app_token: str = f"xapp-1-{APP_ID}-1-sandbox") -> None:
+        self.bot_token, self.app_token = bot_token, app_token
         self.state = SlackState(team_id, bot_user_id, bot_id)
         self._seed()
         self.faults, self.log, self.file_store = Faults(), CallLog(), FileStore()
         self.responses = ResponseUrls(self.state)
-        backend = Backend(self.state, self.file_store, self.responses, self.faults, self.log, bot_token)
+        self.socket = SocketModeServer(app_id=APP_ID)
+        backend = Backend(self.state, self.file_store, self.responses, self.faults, self.log, bot_token,
+                          app_token=app_token, open_socket=self.socket.open_url)
         self.server = BackgroundServer(create_app(backend), port=port)
-        self.sender = SlackSender(self.state, self.responses, signing_secret, self.url)
+        self.sender = SlackSender(self.state, self.responses, signing_secret, self.url, self.socket)
         self.request_url = request_url
 
     def _seed(self) -> None:
@@ -66,11 +74,22 @@ class SlackEmulator(UserActions):
     def request_url(self, value: str | None) -> None:
         self.sender.request_url = value
 
+    @property
+    def socket_mode(self) -> bool:
+        """True: user actions go over the app's Socket Mode connection (unsigned), not to request_url."""
+        return self.sender.socket_mode
+
+    @socket_mode.setter
+    def socket_mode(self, value: bool) -> None:
+        self.sender.socket_mode = value
+
     def start(self) -> SlackEmulator:
         self.server.start()
+        self.socket.start()
         return self
 
     def stop(self) -> None:
+        self.socket.stop()
         self.server.stop()
         self.sender.http.close()
 
@@ -87,7 +106,7 @@ class SlackEmulator(UserActions):
         """
         self.state.reset()
         self._seed()
-        for part in (self.faults, self.log, self.file_store, self.responses):
+        for part in (self.faults, self.log, self.file_store, self.responses, self.socket):
             part.clear()
         self.sender.clear()
 
@@ -151,6 +170,15 @@ class SlackEmulator(UserActions):
         """Every request sent to the bot (kind, body, event_id, HTTP status)."""
         with self.sender.lock:
             return list(self.sender.deliveries)
+
+    def socket_connections(self) -> int:
+        """How many Socket Mode connections are open now."""
+        return self.socket.connections()
+
+    def socket_acks(self) -> list[Ack]:
+        """Every Socket Mode ack received, oldest first."""
+        with self.socket.lock:
+            return list(self.socket.acks)
 
     def render_thread(self, channel: str, ts: str) -> str:
         return render_thread(self.state, channel, ts)

@@ -100,6 +100,7 @@ def test_unicode_labels_missing_table_many_alerts_and_zero_ends(bot: BotProcess,
     root = slack.wait_for(lambda: roots(slack), what="a root for the unmapped group")[0]
     assert "INC-1" in root["text"]
     assert "500 of 500" in str(slack.wait_for(lambda: slack.message(CHANNEL, root["ts"])))
+    assert "Alertmanager left 12 alert(s) out" in str(root["blocks"])
     assert len(str(root["blocks"])) < 12000                # Block Kit limits respected
 
 
