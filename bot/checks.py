@@ -13,7 +13,7 @@ from bot.health import Probe, backend_probes, describe_failure
 from bot.pipeline import load_lineage
 from bot.slack_client import build_web_client
 
-ESSENTIAL = {"SLACK_BOT_TOKEN", "SLACK_API_URL", "REDIS_URL", "PIPELINE_FILE"}
+ESSENTIAL = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_API_URL", "REDIS_URL", "PIPELINE_FILE"}
 
 
 @dataclass
@@ -58,6 +58,20 @@ def slack_probe(settings: Settings) -> tuple[Probe, str]:
         return probe, ""
 
 
+def app_token_probe(settings: Settings) -> Probe:
+    """Socket Mode: the app-level token must open a connection (a one-time URL; we do not connect)."""
+    token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+    try:
+        build_web_client(token, settings.slack_api_url, timeout=5).apps_connections_open(app_token=token)
+        return Probe("slack-socket", "SLACK_APP_TOKEN", settings.slack_api_url, True, 0, "apps.connections.open ok")
+    except SlackApiError as exc:
+        error = exc.response.get("error", "error") if exc.response is not None else "error"
+        return Probe("slack-socket", "SLACK_APP_TOKEN", settings.slack_api_url, False, 0,
+                     f"apps.connections.open: {error}")
+    except Exception as exc:
+        return Probe("slack-socket", "SLACK_API_URL", settings.slack_api_url, False, 0, describe_failure(exc))
+
+
 def check(settings: Settings) -> Report:
     report = Report(problems=settings.problems())
     try:
@@ -68,6 +82,8 @@ def check(settings: Settings) -> Report:
     if settings.slack_bot_token and not any(p.startswith("SLACK_BOT_TOKEN") for p in report.problems):
         slack, report.bot_user_id = slack_probe(settings)
         report.probes.insert(0, slack)
+    if settings.slack_app_token and not any(p.startswith("SLACK_APP_TOKEN") for p in report.problems):
+        report.probes.insert(1, app_token_probe(settings))
     for probe in report.probes:
         if not probe.ok:
             line = f"{probe.variable}: unreachable ({probe.name} at {probe.where}: {probe.detail})"

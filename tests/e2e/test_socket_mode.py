@@ -40,8 +40,9 @@ def test_help_is_the_ack_payload(socket_bot: BotProcess, slack: SlackEmulator) -
         assert f"/dataflow {name}" in body["text"]
     [delivery] = slack.deliveries()
     assert delivery.envelope_type == "slash_commands"
-    assert [call.method for call in slack.calls("apps.connections.open")] == ["apps.connections.open"]
-    assert slack.calls("apps.connections.open")[0].headers["Authorization"] == f"Bearer {APP_TOKEN}"
+    opens = slack.calls("apps.connections.open")
+    assert len(opens) == 2          # serve's start-up check of the token, then the connection itself
+    assert all(call.headers["Authorization"] == f"Bearer {APP_TOKEN}" for call in opens)
 
 
 def test_unknown_subcommand_gets_a_clear_ephemeral_ack(socket_bot: BotProcess, slack: SlackEmulator) -> None:
@@ -66,3 +67,13 @@ def test_check_config_needs_no_signing_secret_in_socket_mode(redis_url: str, sla
     result = run_cli(["check-config"], socket_env(redis_url, slack))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SLACK_SIGNING_SECRET" not in result.stderr
+
+
+def test_a_wrong_app_token_is_named_by_check_config_and_serve(redis_url: str, slack: SlackEmulator) -> None:
+    env = socket_env(redis_url, slack)
+    env["SLACK_APP_TOKEN"] = "xapp-1-A0OTHER-1-revoked"
+    for command in (["check-config"], ["serve"]):
+        result = run_cli(command, env)
+        assert result.returncode == 2, command
+        assert "SLACK_APP_TOKEN: unreachable" in result.stderr and "invalid_auth" in result.stderr
+        assert "Traceback" not in result.stderr
