@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import docker
 import httpx
 import pymysql
 import redis
@@ -105,6 +106,17 @@ def probe_mysql(url: str, timeout: float = 1.0) -> Probe:
     return _timed("mysql", "MYSQL_URL", _host_of(url), check)
 
 
+def probe_docker(host: str, timeout: float = 1.0) -> Probe:
+    def check() -> str:
+        client = docker.DockerClient(base_url=host, version="auto", timeout=max(1, int(timeout)))
+        try:
+            return "API " + str(client.version().get("ApiVersion", "?"))
+        finally:
+            client.close()
+
+    return _timed("docker", "DOCKER_HOST", host, check)
+
+
 def backend_probes(settings: Settings, timeout: float = 1.0) -> list[Probe]:
     """Redis first, then every configured backend, probed in parallel."""
     checks: list[Callable[[], Probe]] = [lambda: probe_redis(settings.redis_url, timeout)]
@@ -120,6 +132,8 @@ def backend_probes(settings: Settings, timeout: float = 1.0) -> list[Probe]:
                 "flink", "FLINK_URL", settings.flink_url or "", "/overview", "flink-version", timeout
             )
         )
+    if settings.docker_host:
+        checks.append(lambda: probe_docker(settings.docker_host or "", timeout))
     if settings.mysql_url:
         checks.append(
             lambda: probe_mysql(settings.mysql_url.get_secret_value() if settings.mysql_url else "", timeout)

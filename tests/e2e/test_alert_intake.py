@@ -182,3 +182,33 @@ def test_redis_down_gives_503_and_a_restart_loses_nothing(own_redis: Any, slack:
         assert [("INC-1" in r["text"], "INC-2" in r["text"]) for r in roots(slack)] == [(True, False), (False, True)]
     finally:
         bot.stop()
+
+
+def test_firing_again_within_the_window_reopens_and_after_it_opens_anew(
+        start_bot: Callable[..., BotProcess], slack: SlackEmulator) -> None:
+    first = alert("SchemaDriftDetected", **DRIFT)
+    again = alert("SchemaDriftDetected", starts="2026-11-26T08:00:00Z", **DRIFT)
+    bot = start_bot()
+    post(bot.url, notification(first))
+    root = slack.wait_for(lambda: roots(slack))[0]
+    post(bot.url, notification({**first, "status": "resolved", "endsAt": "2026-11-26T07:10:00Z"}))
+    slack.wait_for(lambda: (slack.message(CHANNEL, root["ts"]) or {}).get("text", "").startswith("[RESOLVED]"))
+    post(bot.url, notification(again))
+    slack.wait_for(lambda: any("reopened" in r["text"] for r in slack.replies(CHANNEL, root["ts"])),
+                   what="the reopen line in the same thread")
+    assert len(roots(slack)) == 1
+    assert slack.wait_for(lambda: (m := slack.message(CHANNEL, root["ts"])) and m["text"].startswith("[FIRING]"))
+    bot.stop()
+
+
+def test_firing_again_after_the_window_opens_a_new_incident(start_bot: Callable[..., BotProcess],
+                                                           slack: SlackEmulator) -> None:
+    first = alert("SchemaDriftDetected", **DRIFT)
+    bot = start_bot(INCIDENT_REOPEN_SECONDS="0")
+    post(bot.url, notification(first))
+    root = slack.wait_for(lambda: roots(slack))[0]
+    post(bot.url, notification({**first, "status": "resolved", "endsAt": "2026-11-26T07:10:00Z"}))
+    slack.wait_for(lambda: (slack.message(CHANNEL, root["ts"]) or {}).get("text", "").startswith("[RESOLVED]"))
+    post(bot.url, notification(alert("SchemaDriftDetected", starts="2026-11-26T08:00:00Z", **DRIFT)))
+    second = slack.wait_for(lambda: len(roots(slack)) == 2 and roots(slack)[1], what="a second incident")
+    assert "INC-2" in second["text"]

@@ -86,3 +86,17 @@ def test_help_on_every_command() -> None:
         result = run_cli(args, {"PATH": "/usr/bin:/bin"})
         assert result.returncode == 0, args
         assert "Usage" in result.stdout
+
+
+def test_healthz_reports_every_configured_backend(start_bot: Callable[..., BotProcess]) -> None:
+    from bot.sandbox.docker_sim import DockerEngineSimulator
+
+    with DockerEngineSimulator() as docker_sim:
+        bot = start_bot(DOCKER_HOST=docker_sim.docker_host, FLINK_URL="http://127.0.0.1:9",
+                        MYSQL_URL="mysql://root@127.0.0.1:3306/")
+        body = httpx.get(bot.url + "/healthz", timeout=10).json()
+    checks = body["checks"]
+    assert checks["docker"]["ok"] is True and checks["docker"]["detail"].startswith("API ")
+    assert checks["mysql"]["ok"] is True and checks["flink"]["ok"] is False
+    assert "root" not in checks["mysql"]["where"]                  # no credentials in the answer
+    assert body["status"] == "degraded"

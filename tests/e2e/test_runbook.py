@@ -61,7 +61,8 @@ def drilled(drift_table: DriftTable, connect_sim: ConnectSimulator) -> DriftTabl
 
 def start_incident(start_bot: Callable[..., BotProcess], slack: SlackEmulator, drilled: DriftTable,
                    connect_sim: ConnectSimulator, **env: str) -> BotProcess:
-    bot = start_bot(**drilled.env, CONNECT_URL=connect_sim.url, APPROVERS=f"{ALICE},{BOB}", **env)
+    env.setdefault("APPROVERS", f"{ALICE},{BOB}")
+    bot = start_bot(**drilled.env, CONNECT_URL=connect_sim.url, **env)
     assert post(bot.url, notification(alert("SchemaDriftDetected", table=drilled.table))).status_code == 200
     wait_thread(slack, "Kafka Connect", "*Schema*")
     return bot
@@ -175,3 +176,59 @@ def test_help_answers_while_twenty_slow_steps_run(start_bot: Callable[..., BotPr
     assert "/dataflow run" in body["text"]
     done = [m for m in thread(slack)[1] if "*Connector status*" in m.get("text", "")]
     assert done == []     # help was answered while every slow step was still waiting on Connect
+
+
+def test_a_user_group_approver_is_resolved_at_click_time_and_a_denial_runs_nothing(
+        start_bot: Callable[..., BotProcess], slack: SlackEmulator, drilled: DriftTable,
+        connect_sim: ConnectSimulator, redis_client: Any) -> None:
+    slack.add_usergroup("S0ONCALL", "db-oncall", [])
+    start_incident(start_bot, slack, drilled, connect_sim, APPROVERS="S0ONCALL")
+    slack.slash_command(ALICE, "run rollback-schema")
+    request = button_message(slack, "approve_step")
+    slack.click(BOB, CHANNEL, request["ts"], "approve_step")
+    stale_click = slack.deliveries()[-1]
+    ephemeral_for(slack, BOB, "not an approver")                       # not in the group yet
+    slack.add_usergroup("S0ONCALL", "db-oncall", [BOB])                 # joins the rota: no restart needed
+    slack.click(BOB, CHANNEL, request["ts"], "deny_step")
+    slack.wait_for(lambda: "Denied by <@U0BOB>" in _json((slack.message(CHANNEL, request["ts"]) or {}).get("blocks")))
+    assert "unexpected_field" in drilled.columns()
+    assert [e["event"] for e in _audit(redis_client)] == ["requested", "refused", "denied"]
+    # The same Approve click again (from a client still showing the old buttons): it changes nothing.
+    httpx.post(str(slack.request_url), content=stale_click.body,
+               headers=slack.sender.headers(stale_click.body, stale_click.content_type))
+    assert "already denied" in ephemeral_for(slack, BOB, "Nothing to do")
+    assert "unexpected_field" in drilled.columns()
+
+
+def test_accepting_the_drift_makes_a_new_baseline_version(start_bot: Callable[..., BotProcess],
+                                                         slack: SlackEmulator, drift_table: DriftTable,
+                                                         connect_sim: ConnectSimulator, redis_client: Any) -> None:
+    env = {**drift_table.env, "SCHEMA_CONTRACTS_DIR": "/nonexistent"}     # a snapshot baseline, not the contract
+    bot = start_bot(**env, CONNECT_URL=connect_sim.url, APPROVERS=BOB)
+    slack.slash_command(ALICE, f"schema {drift_table.table} baseline")
+    slack.wait_for(lambda: redis_client.exists(f"dfo:baseline:{drift_table.table}"), what="the first snapshot")
+    drift_table.alter("ALTER TABLE orders ADD COLUMN loyalty_tier VARCHAR(16) NULL")
+    post(bot.url, notification(alert("SchemaDriftDetected", table=drift_table.table)))
+    slack.wait_for(lambda: roots(slack))
+    slack.slash_command(ALICE, "run accept-drift")
+    request = button_message(slack, "approve_step")
+    assert "loyalty_tier" in _json(request["blocks"])
+    slack.click(BOB, CHANNEL, request["ts"], "approve_step")
+    text_in_thread(slack, "matches its baseline")                        # the post-check: no drift left
+    history = redis_client.lrange(f"dfo:baseline-history:{drift_table.table}", 0, -1)
+    assert len(history) == 2 and "loyalty_tier" in history[-1] and "U0ALICE" in history[-1]
+
+
+def test_resuming_a_paused_connector(start_bot: Callable[..., BotProcess], slack: SlackEmulator,
+                                     connect_sim: ConnectSimulator) -> None:
+    connect_sim.set_task_state("mysql-oltp-orders", 0, "RUNNING")
+    connect_sim.pause("mysql-oltp-orders")
+    bot = start_bot(CONNECT_URL=connect_sim.url, APPROVERS=BOB)
+    post(bot.url, notification(alert("ConnectorTaskFailed", connector="mysql-oltp-orders")))
+    slack.wait_for(lambda: roots(slack))
+    slack.slash_command(ALICE, "run resume-connector")
+    request = button_message(slack, "approve_step")
+    assert "/connectors/mysql-oltp-orders/resume" in _json(request["blocks"])
+    slack.click(BOB, CHANNEL, request["ts"], "approve_step")
+    text_in_thread(slack, "resume-connector")
+    assert connect_sim.status("mysql-oltp-orders")["connector"]["state"] == "RUNNING"
