@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
@@ -12,6 +13,9 @@ from bot.commands.registry import Reply
 from bot.errors import DataflowError
 from bot.log import get_logger
 from bot.redact import Redactor
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 log = get_logger(__name__)
 
@@ -29,20 +33,22 @@ def user_message(exc: BaseException, redactor: Redactor) -> str:
 
 
 class SlackReplier:
-    """Sends a Reply where it belongs: ephemeral to the user, or into the incident thread."""
+    """Sends a Reply where it belongs: ephemeral to the user, or into the incident thread.
 
-    def __init__(
-        self,
-        client: WebClient,
-        channel: str,
-        user: str,
-        thread_ts: str | None = None,
-        respond: Callable[..., Any] | None = None,
-    ) -> None:
-        self.client, self.channel, self.user = client, channel, user
+    Everything it sends passes the redactor, whatever built the reply: one gate for every answer.
+    """
+
+    def __init__(self, deps: Deps, channel: str, user: str, thread_ts: str | None = None,
+                 respond: Callable[..., Any] | None = None) -> None:
+        self.client: WebClient = deps.slack
+        self.redactor: Redactor = deps.redactor
+        self.channel, self.user = channel, user
         self.thread_ts, self.respond = thread_ts, respond
 
     def deliver(self, reply: Reply) -> str | None:
+        reply = replace(reply, text=self.redactor.text(reply.text),
+                        blocks=self.redactor.any(reply.blocks) if reply.blocks else None,
+                        files=[(name, self.redactor.text(content)) for name, content in reply.files])
         if reply.where == "thread":
             return self._post_in_thread(reply)
         if self.respond is not None:
@@ -75,8 +81,8 @@ class SlackReplier:
             )
         return str(resp["ts"])
 
-    def error(self, exc: BaseException, redactor: Redactor) -> None:
+    def error(self, exc: BaseException, redactor: Redactor | None = None) -> None:
         try:
-            self.deliver(Reply(text=user_message(exc, redactor)))
+            self.deliver(Reply(text=user_message(exc, redactor or self.redactor)))
         except Exception as delivery_error:  # the user must not see a trace; we must see why
-            log.error("could not deliver error message", error=redactor.text(repr(delivery_error)))
+            log.error("could not deliver error message", error=self.redactor.text(repr(delivery_error)))

@@ -53,17 +53,16 @@ def run(settings: Settings) -> None:
     )
 
     def shutdown() -> None:
+        # waitress's loop turns SystemExit into a graceful stop: running requests get up to 5 s to
+        # finish. Closing the listener alone is not enough: idle keep-alive connections keep it alive.
         stop.set()
-        server.close()
+        raise SystemExit(0)
 
     _on_signals(shutdown)
     mode = "socket" if settings.socket_mode else "http"
     log.info("serving", url=f"http://{settings.bot_host}:{server.effective_port}", mode=mode)
     try:
         server.run()
-    except (OSError, ValueError):
-        if not stop.is_set():
-            raise
     finally:
         stop.set()
         deps.jobs.shutdown(wait=False, cancel_futures=True)

@@ -20,7 +20,7 @@ def on_dataflow(
     inv = Invocation(
         user_id=command["user_id"], channel_id=command["channel_id"], text=command.get("text", "")
     )
-    replier = SlackReplier(context["deps"].slack, inv.channel_id, inv.user_id, respond=respond)
+    replier = SlackReplier(context["deps"], inv.channel_id, inv.user_id, respond=respond)
 
     def ack_with(reply: Reply) -> None:
         ack(text=reply.text, blocks=reply.blocks, response_type="ephemeral")

@@ -24,7 +24,7 @@ def on_app_mention(event: dict[str, Any], context: BoltContext) -> None:
         text=_MENTION.sub(" ", event.get("text", "")).strip(),
         thread_ts=thread_ts,
     )
-    replier = SlackReplier(context["deps"].slack, inv.channel_id, inv.user_id, thread_ts=thread_ts)
+    replier = SlackReplier(context["deps"], inv.channel_id, inv.user_id, thread_ts=thread_ts)
 
     def ack_with(reply: Reply) -> None:
         # Events are acked by Bolt already; the "ack" of a mention is an ephemeral reply.

@@ -21,7 +21,7 @@ def on_draft_postmortem(ack: Ack, body: dict[str, Any], action: dict[str, Any], 
     user = (body.get("user") or {}).get("id", "")
     incident_id = str(action.get("value") or "")
     inv = Invocation(user_id=user, channel_id=channel, text=f"postmortem {incident_id}", surface="button")
-    replier = SlackReplier(deps.slack, channel, user, respond=respond)
+    replier = SlackReplier(deps, channel, user, respond=respond)
     respond(text=f":hourglass_flowing_sand: Drafting the postmortem of {incident_id}…",
             response_type="ephemeral", replace_original=False)
     # The same path as `/dataflow postmortem INC-n`: errors reach the clicker as a clear ephemeral.

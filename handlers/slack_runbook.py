@@ -16,7 +16,7 @@ from bot.surfaces import Registrar
 def _replier(context: BoltContext, body: dict[str, Any]) -> SlackReplier:
     container = body.get("container") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
-    return SlackReplier(context["deps"].slack, channel, body["user"]["id"], thread_ts=container.get("thread_ts"))
+    return SlackReplier(context["deps"], channel, body["user"]["id"], thread_ts=container.get("thread_ts"))
 
 
 def on_run_step(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
