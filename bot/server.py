@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.deps import Deps, build_deps, known_secrets
 from bot.errors import ConfigError
 from bot.log import configure_logging, get_logger
+from bot.postmortem.backfill import backfill_open_incidents
 from bot.schema.watch_loop import drift_watcher
 from bot.worker import alert_worker
 
@@ -23,6 +24,7 @@ log = get_logger(__name__)
 # Background loops started with the server: each takes (deps, stop_event). Features append theirs.
 BACKGROUND: list[Callable[[Deps, threading.Event], None]] = [alert_worker]
 BACKGROUND.append(drift_watcher)
+BACKGROUND.append(backfill_open_incidents)
 
 
 def run(settings: Settings) -> None:

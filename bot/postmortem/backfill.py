@@ -7,6 +7,7 @@ incident (at export). deps.slack carries the rate-limit retry handler for the 42
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -74,3 +75,13 @@ def backfill_if_due(deps: Deps, inc: Incident) -> int:
     except (SlackApiError, OSError) as exc:
         log.warning("backfill failed", incident=inc.id, error=deps.redactor.text(str(exc)))
         return 0
+
+
+def backfill_open_incidents(deps: Deps, stop: threading.Event) -> None:
+    """Background, once at start: the bot may have been down; record what people wrote meanwhile."""
+    channel = deps.settings.incident_channel or ""
+    for inc in deps.store.incidents(channel, limit=50):
+        if stop.is_set():
+            return
+        if inc.status == "open" and inc.root_ts:
+            backfill_if_due(deps, inc)
