@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
+from rich.text import Text
 
 from bot.clients.mysql import connect
 from bot.sandbox.stack import ALICE, BOB, CONNECTOR, TABLE, SandboxStack
@@ -26,7 +28,7 @@ class Drill:
         self.root_ts = ""
 
     def say(self, title: str, detail: str = "") -> None:
-        self.console.print(f"[bold green]✔[/] [bold]{title}[/]" + (f"  [dim]{detail}[/]" if detail else ""))
+        self.console.print(f"[bold green]✔[/] [bold]{escape(title)}[/]" + (f"  [dim]{escape(detail)}[/]" if detail else ""))
 
     # -- the world ---------------------------------------------------------------------------------------
     def apply_drift(self) -> dict[str, Any]:
@@ -122,5 +124,6 @@ class Drill:
         return path
 
     def show_thread(self) -> None:
-        self.console.print(Panel(self.slack.render_thread(CHANNEL, self.root_ts), title="#incidents, as Slack shows it",
-                                 expand=False))
+        # Text, not markup: "[file: …]" and "[Approve]" in the thread are content, not Rich tags.
+        self.console.print(Panel(Text(self.slack.render_thread(CHANNEL, self.root_ts)),
+                                 title="#incidents, as Slack shows it", expand=False))

@@ -30,7 +30,8 @@ def test_the_demo_runs_the_whole_drill_and_writes_the_postmortem(tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for line in ("Chaos: drift applied", "her own approval was refused", "Bob approved: the column is dropped",
-                 "Connector restarted", "Alert resolved", "#incidents, as Slack shows it", "Postmortem written to"):
+                 "Connector restarted", "Alert resolved", "#incidents, as Slack shows it", "Postmortem written to",
+                 "[file: connect-trace-mysql-oltp-orders.txt]"):
         assert line in out, line
     markdown = (tmp_path / "INC-1-postmortem.md").read_text()
     assert "DROP COLUMN `unexpected_field`" in markdown and "Bob Tran (U0BOB)" in markdown
