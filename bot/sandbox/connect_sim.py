@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.sandbox.connect_routes import error_response, register_routes
 from bot.sandbox.connect_state import ConnectState, HealthCheck, RestError
-from bot.sandbox.server import BackgroundServer
+from bot.sandbox.server import BackgroundServer, SandboxService
 
 DEFAULT_FAILED_METRIC = "kafka_connect_worker_connector_failed_task_count"
 
@@ -36,7 +36,7 @@ class _Fault:
     path_contains: str
 
 
-class ConnectSimulator:
+class ConnectSimulator(SandboxService):
     """A fake Kafka Connect worker on 127.0.0.1. Use as a context manager or start()/stop()."""
 
     def __init__(self, port: int = 0, restart_delay: float = 0.3,
@@ -51,28 +51,10 @@ class ConnectSimulator:
         self._server = BackgroundServer(self._build_app(), port=port)
 
     # -- server lifecycle ----------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    @property
-    def port(self) -> int:
-        return self._server.port
-
-    def start(self) -> ConnectSimulator:
-        self._server.start()
-        return self
-
     def stop(self) -> None:
         self._stopping.set()  # wakes requests sleeping in injected latency
         self.state.cancel_timers()
-        self._server.stop()
-
-    def __enter__(self) -> ConnectSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     # -- scripting -----------------------------------------------------------------------------
     @property

@@ -17,7 +17,7 @@ from flask import Flask
 
 from bot.sandbox.docker_routes import API_VERSION, register
 from bot.sandbox.faults import FaultPlan
-from bot.sandbox.server import BackgroundServer
+from bot.sandbox.server import BackgroundServer, SandboxService
 
 COMPOSE = "com.docker.compose."
 
@@ -41,7 +41,7 @@ class SimContainer:
     logs: list[LogEntry] = field(default_factory=list)
 
 
-class DockerEngineSimulator:
+class DockerEngineSimulator(SandboxService):
     """The Engine API on 127.0.0.1:`port`; point docker-py at `tcp://127.0.0.1:<port>`."""
 
     def __init__(self, port: int = 0) -> None:
@@ -55,26 +55,9 @@ class DockerEngineSimulator:
         self._server = BackgroundServer(self.app, port=port)
 
     @property
-    def url(self) -> str:
-        return self._server.url
-
-    @property
     def docker_host(self) -> str:
         """The DOCKER_HOST value for this engine."""
         return f"tcp://127.0.0.1:{self._server.port}"
-
-    def start(self) -> DockerEngineSimulator:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> DockerEngineSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- scripting ---------------------------------------------------------------------------------
     def add_container(self, name: str, service: str, project: str = "dataflow", number: int = 1,

@@ -19,14 +19,14 @@ from flask import Flask, Response, abort, request
 from bot.sandbox.faults import FaultPlan
 from bot.sandbox.flink_jobs import JOB_STATES, SimCheckpoint, SimJob
 from bot.sandbox.flink_routes import error_response, register
-from bot.sandbox.server import BackgroundServer
+from bot.sandbox.server import BackgroundServer, SandboxService
 
 _VERSIONS = {"1.x": "1.18.1", "2.x": "2.1.0"}
 _JID_CHARS = frozenset("0123456789abcdefABCDEF")
 _NOT_FOUND_EXCEPTION = "org.apache.flink.runtime.rest.NotFoundException"
 
 
-class FlinkSimulator:
+class FlinkSimulator(SandboxService):
     """Flink REST on 127.0.0.1:`port`. `api_version` "1.x" keeps the deprecated exception fields."""
 
     def __init__(self, port: int = 0, api_version: str = "1.x", restart_delay: float = 1.0,
@@ -47,27 +47,6 @@ class FlinkSimulator:
         self._server = BackgroundServer(self.app, port=port)
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    @property
-    def port(self) -> int:
-        return self._server.port
-
-    def start(self) -> FlinkSimulator:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FlinkSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- scripting ---------------------------------------------------------------------------------
     def add_job(self, name: str, state: str = "RUNNING") -> str:
         """A new job (32-hex id); a second job of the same name is newer, as after a resubmission."""

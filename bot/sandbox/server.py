@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -40,6 +40,36 @@ class BackgroundServer:
         self._thread.join(timeout=5)
 
     def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class SandboxService:
+    """The lifecycle every sandbox server shares: its URL and port, start/stop, and `with` support.
+
+    Subclasses set `self._server` in __init__ and may extend stop().
+    """
+
+    _server: BackgroundServer
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
