@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: install services demo test lint chaos-schema-drift serve bench clean
+.PHONY: install services demo test lint seed chaos-schema-drift serve bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
