@@ -55,6 +55,14 @@ def _state_key(approval_id: str) -> str:
     return PREFIX + f"approval-state:{approval_id}"
 
 
+def _alive_key(approval_id: str) -> str:
+    return PREFIX + f"approval-alive:{approval_id}"
+
+
+HEARTBEAT_SECONDS = 10.0   # an executing step proves it is alive this often
+ALIVE_TTL_SECONDS = 30.0   # silence this long means the process running it died
+
+
 class Approvals:
     """The approval store. State lives in its own key so that a transition is one atomic compare-and-set:
     a second click, a click on another replica or a retry finds the state already moved and does nothing."""
@@ -78,6 +86,23 @@ class Approvals:
         if raw is None or state is None:
             return None
         return Approval.model_validate_json(raw).model_copy(update={"state": state})
+
+    def heartbeat(self, approval_id: str) -> None:
+        self.r.set(_alive_key(approval_id), "1", ex=int(ALIVE_TTL_SECONDS))
+
+    def end_heartbeat(self, approval_id: str) -> None:
+        self.r.delete(_alive_key(approval_id))
+
+    def silent_executions(self) -> list[Approval]:
+        """Approvals in state `executing` whose process stopped proving it is alive: it died mid-step."""
+        found = []
+        for key in self.r.scan_iter(PREFIX + "approval-state:*", count=500):
+            approval_id = str(key).rsplit(":", 1)[1]
+            if self.r.get(key) == "executing" and not self.r.exists(_alive_key(approval_id)):
+                approval = self.get(approval_id)
+                if approval is not None:
+                    found.append(approval)
+        return found
 
     def transition(self, approval_id: str, old: State, new: State) -> bool:
         """Atomic: True only for the one caller that moved the state from `old` to `new`."""

@@ -16,6 +16,7 @@ from bot.deps import Deps, build_deps, known_secrets
 from bot.errors import ConfigError
 from bot.log import configure_logging, get_logger
 from bot.postmortem.backfill import backfill_open_incidents
+from bot.runbooks.reconcile import reconcile_interrupted
 from bot.schema.watch_loop import drift_watcher
 from bot.worker import alert_worker
 
@@ -25,6 +26,7 @@ log = get_logger(__name__)
 BACKGROUND: list[Callable[[Deps, threading.Event], None]] = [alert_worker]
 BACKGROUND.append(drift_watcher)
 BACKGROUND.append(backfill_open_incidents)
+BACKGROUND.append(reconcile_interrupted)
 
 
 def run(settings: Settings) -> None:

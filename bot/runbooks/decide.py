@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from bot.approvals import Approval, Approvals, State, is_approver
+import redis
+
+from bot.approvals import HEARTBEAT_SECONDS, Approval, Approvals, State, is_approver
 from bot.blocks.runbook import approval_blocks, approval_text
 from bot.errors import ApprovalError, DataflowError, NotFoundError, PermissionDenied
 from bot.log import get_logger
@@ -113,12 +118,50 @@ def execute(deps: Deps, a: Approval) -> None:
     if plan.action_hash != a.action_hash:
         _void(deps, a, f"the action is not the one approved any more (now: `{plan.action_text}`)")
         return
-    if not Approvals(deps.store.r).transition(a.id, "approved", "executing"):
+    store = Approvals(deps.store.r)
+    store.heartbeat(a.id)   # before the state says executing, so the reconciler never sees it silent
+    if not store.transition(a.id, "approved", "executing"):
         return
     audit(deps, "executing", a, a.decided_by or "", plan.action_text)
     event(deps, inc, "execution", f"{a.step} executing: {plan.action_text}", a.decided_by or "bot",
           f"approval:{a.id}:execution", step=a.step, approval_id=a.id)
-    _record_result(deps, a, inc, ctx, step.action, step.postcheck, plan)
+    with heartbeating(store, a.id):
+        _record_result(deps, a, inc, ctx, step.action, step.postcheck, plan)
+
+
+@contextlib.contextmanager
+def heartbeating(store: Approvals, approval_id: str) -> Iterator[None]:
+    """Keep proving the step is alive while it runs; the reconciler reports it if we die."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(redis.RedisError):   # a Redis blip must not end the heartbeat
+                store.heartbeat(approval_id)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{approval_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        store.end_heartbeat(approval_id)
+
+
+def report_interrupted(deps: Deps, a: Approval) -> None:
+    """A process died while running this step: it may or may not have run. Say so, once."""
+    reason = ("interrupted: the bot stopped while this step was executing; it may or may not have run. "
+              "Check the state by hand (read-only steps such as `schema-diff` or `connector-status` help).")
+    if not Approvals(deps.store.r).transition(a.id, "executing", "failed"):
+        return
+    a = a.model_copy(update={"state": "failed", "result": "Interrupted."})
+    Approvals(deps.store.r).save(a)
+    _finish(deps, a, "bot", "interrupted")
+    inc = deps.store.incident(a.incident_id)
+    if inc:
+        post_in_thread(deps, inc, f":warning: `{a.step}` (approved by <@{a.decided_by}>) was {reason}")
+        event(deps, inc, "result", f"{a.step}: interrupted", "bot", f"approval:{a.id}:interrupted",
+              step=a.step, ok=False, detail=reason, approval_id=a.id)
 
 
 def _record_result(deps: Deps, a: Approval, inc: Incident, ctx: StepContext, action: str,

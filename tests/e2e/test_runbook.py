@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pymysql
 import pytest
 
 from bot.sandbox.connect_sim import ConnectSimulator
@@ -232,3 +233,28 @@ def test_resuming_a_paused_connector(start_bot: Callable[..., BotProcess], slack
     slack.click(BOB, CHANNEL, request["ts"], "approve_step")
     text_in_thread(slack, "resume-connector")
     assert connect_sim.status("mysql-oltp-orders")["connector"]["state"] == "RUNNING"
+
+
+def test_a_step_whose_bot_died_mid_execution_is_reported_interrupted(
+        start_bot: Callable[..., BotProcess], slack: SlackEmulator, drilled: DriftTable,
+        connect_sim: ConnectSimulator, redis_client: Any) -> None:
+    first = start_incident(start_bot, slack, drilled, connect_sim)
+    slack.slash_command(ALICE, "run rollback-schema")
+    request = button_message(slack, "approve_step")
+    reader = pymysql.connect(host="127.0.0.1", user="root", password="", database=drilled.db)
+    with reader.cursor() as cur:      # a young open transaction: the pre-check passes, the ALTER waits on its lock
+        cur.execute("START TRANSACTION")
+        cur.execute("SELECT COUNT(*) FROM orders")
+    slack.click(BOB, CHANNEL, request["ts"], "approve_step")
+    slack.wait_for(lambda: any(e["event"] == "executing" for e in _audit(redis_client)), what="the execution")
+    first.kill()
+    reader.rollback()
+    reader.close()
+    approval_id = next(e["approval_id"] for e in _audit(redis_client) if e["event"] == "executing")
+    redis_client.delete(f"dfo:approval-alive:{approval_id}")     # its TTL running out, without the wait
+    second = start_bot(**drilled.env, CONNECT_URL=connect_sim.url, APPROVERS=f"{ALICE},{BOB}")
+    slack.request_url = second.url + "/slack/events"
+    line = text_in_thread(slack, "was interrupted")
+    assert "may or may not have run" in line
+    assert [e["event"] for e in _audit(redis_client)][-1] == "interrupted"
+    assert "Execution failed" in _json((slack.message(CHANNEL, request["ts"]) or {}).get("blocks"))
