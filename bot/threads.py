@@ -31,8 +31,9 @@ class ThreadPoster:
 
     def update_root(self, inc: Incident) -> None:
         if inc.root_ts:
-            self.slack.chat_update(channel=inc.channel, ts=inc.root_ts, text=root_text(inc),
-                                   blocks=root_blocks(inc, self.deps.settings.display_tz),
+            redact = self.deps.redactor
+            self.slack.chat_update(channel=inc.channel, ts=inc.root_ts, text=redact.text(root_text(inc)),
+                                   blocks=redact.any(root_blocks(inc, self.deps.settings.display_tz)),
                                    metadata=incident_metadata(inc.id, "root"))
 
     def reply(self, inc: Incident, kind: str, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
@@ -43,6 +44,8 @@ class ThreadPoster:
         """Claim, look for an earlier attempt's message, post, record: never twice for one kind."""
         if ts := self.store.post_ts(inc.id, kind):
             return ts
+        # Alert labels and annotations are outside our control: they pass the redactor like everything else.
+        text, blocks = self.deps.redactor.text(text), self.deps.redactor.any(blocks) if blocks else None
         # Longer than a Slack call with its retries; a worker that died holding it delays this post that long.
         hold = self.deps.settings.slack_post_lock_seconds
         with self.store.lock(f"post:{inc.id}:{kind}", ttl_s=hold, wait_s=hold):

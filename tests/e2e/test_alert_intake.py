@@ -212,3 +212,11 @@ def test_firing_again_after_the_window_opens_a_new_incident(start_bot: Callable[
     post(bot.url, notification(alert("SchemaDriftDetected", starts="2026-11-26T08:00:00Z", **DRIFT)))
     second = slack.wait_for(lambda: len(roots(slack)) == 2 and roots(slack)[1], what="a second incident")
     assert "INC-2" in second["text"]
+
+
+def test_a_secret_in_an_alert_annotation_never_reaches_slack(bot: BotProcess, slack: SlackEmulator) -> None:
+    leaky = alert("ConnectorTaskFailed", connector="mysql-oltp-orders")
+    leaky["annotations"]["summary"] = "connect failed: jdbc:mysql://debezium:Sup3rSecretPw@mysql:3306/oltp"
+    post(bot.url, notification(leaky))
+    root = slack.wait_for(lambda: roots(slack))[0]
+    assert "Sup3rSecretPw" not in str(root) and "debezium:********@mysql" in str(root["blocks"])
