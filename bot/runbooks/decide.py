@@ -87,16 +87,22 @@ def _finish(deps: Deps, a: Approval, user: str, what: str) -> None:
                                blocks=approval_blocks(a, deps.settings.display_tz))
 
 
+def _close(deps: Deps, a: Approval, old: State, new: State, what: str, result: str, line: str) -> None:
+    """End an approval without a result of its own (void, interrupted): once, said in the thread."""
+    if not Approvals(deps.store.r).transition(a.id, old, new):
+        return
+    a = a.model_copy(update={"state": new, "result": result})
+    Approvals(deps.store.r).save(a)
+    _finish(deps, a, "bot", what)
+    inc = deps.store.incident(a.incident_id)
+    if inc:
+        post_in_thread(deps, inc, line)
+        event(deps, inc, "result", f"{a.step}: {what}", "bot", f"approval:{a.id}:{what}",
+              step=a.step, ok=False, detail=line, approval_id=a.id)
+
+
 def _void(deps: Deps, a: Approval, reason: str) -> None:
-    if Approvals(deps.store.r).transition(a.id, "approved", "void"):
-        a = a.model_copy(update={"state": "void", "result": reason})
-        Approvals(deps.store.r).save(a)
-        _finish(deps, a, "bot", "void")
-        inc = deps.store.incident(a.incident_id)
-        if inc:
-            post_in_thread(deps, inc, f":warning: `{a.step}` was approved but is void: {reason}")
-            event(deps, inc, "result", f"{a.step} void: {reason}", "bot", f"approval:{a.id}:void",
-                  step=a.step, ok=False, detail=reason, approval_id=a.id)
+    _close(deps, a, "approved", "void", "void", reason, f":warning: `{a.step}` was approved but is void: {reason}")
 
 
 def execute(deps: Deps, a: Approval) -> None:
@@ -152,16 +158,8 @@ def report_interrupted(deps: Deps, a: Approval) -> None:
     """A process died while running this step: it may or may not have run. Say so, once."""
     reason = ("interrupted: the bot stopped while this step was executing; it may or may not have run. "
               "Check the state by hand (read-only steps such as `schema-diff` or `connector-status` help).")
-    if not Approvals(deps.store.r).transition(a.id, "executing", "failed"):
-        return
-    a = a.model_copy(update={"state": "failed", "result": "Interrupted."})
-    Approvals(deps.store.r).save(a)
-    _finish(deps, a, "bot", "interrupted")
-    inc = deps.store.incident(a.incident_id)
-    if inc:
-        post_in_thread(deps, inc, f":warning: `{a.step}` (approved by <@{a.decided_by}>) was {reason}")
-        event(deps, inc, "result", f"{a.step}: interrupted", "bot", f"approval:{a.id}:interrupted",
-              step=a.step, ok=False, detail=reason, approval_id=a.id)
+    _close(deps, a, "executing", "failed", "interrupted", "Interrupted.",
+           f":warning: `{a.step}` (approved by <@{a.decided_by}>) was {reason}")
 
 
 def _record_result(deps: Deps, a: Approval, inc: Incident, ctx: StepContext, action: str,
