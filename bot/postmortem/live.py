@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -43,37 +44,40 @@ def _active_fingerprints(body: Any) -> set[str]:
 
 
 def connector_checks(deps: Deps, names: tuple[str, ...]) -> tuple[Check, ...]:
-    client = connect_client(deps.settings)
-    if client is None:
-        return tuple(Check(f"Connector `{n}` RUNNING", False, "not verified: CONNECT_URL is not set") for n in names)
-    with client:
-        return tuple(_one_connector(client, name) for name in names)
-
-
-def _one_connector(client: Any, name: str) -> Check:
-    label = f"Connector `{name}` RUNNING"
-    try:
+    def one(client: Any, name: str) -> tuple[bool, str]:
         status = client.status(name)
-    except DataflowError as exc:
-        return Check(label, False, f"could not check: {exc}")
-    return Check(label, bool(status.is_healthy), f"{status.summary()} (checked live)")
+        return _verdict(status.is_healthy, status.summary())
+
+    return _live_checks(connect_client(deps.settings), names, "Connector `{}` RUNNING", "CONNECT_URL", one)
 
 
 def job_checks(deps: Deps, names: tuple[str, ...]) -> tuple[Check, ...]:
-    client = flink_client(deps.settings)
-    if client is None:
-        return tuple(Check(f"Flink job `{n}` RUNNING", False, "not verified: FLINK_URL is not set") for n in names)
-    with client:
-        return tuple(_one_job(client, name) for name in names)
-
-
-def _one_job(client: Any, name: str) -> Check:
-    label = f"Flink job `{name}` RUNNING"
-    try:
+    def one(client: Any, name: str) -> tuple[bool, str]:
         health = client.job_health(name)
+        return _verdict(health.healthy, f"job {health.state}")
+
+    return _live_checks(flink_client(deps.settings), names, "Flink job `{}` RUNNING", "FLINK_URL", one)
+
+
+def _verdict(ok: bool, detail: str) -> tuple[bool, str]:
+    return bool(ok), f"{detail} (checked live)"
+
+
+def _live_checks(client: Any, names: tuple[str, ...], label: str, variable: str,
+                 one: Callable[[Any, str], tuple[bool, str]]) -> tuple[Check, ...]:
+    """One check per name against a live backend; a backend that fails says so in the item."""
+    if client is None:
+        return tuple(Check(label.format(n), False, f"not verified: {variable} is not set") for n in names)
+    with client:
+        return tuple(_one(client, label.format(name), name, one) for name in names)
+
+
+def _one(client: Any, label: str, name: str, one: Callable[[Any, str], tuple[bool, str]]) -> Check:
+    try:
+        ok, detail = one(client, name)
     except DataflowError as exc:
         return Check(label, False, f"could not check: {exc}")
-    return Check(label, bool(health.healthy), f"job {health.state} (checked live)")
+    return Check(label, ok, detail)
 
 
 def baseline_check(deps: Deps, inc: Incident, pipeline: PipelineInfo, events: list[TimelineEvent]) -> Check | None:
