@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from bench.common import DEFAULT_REDIS_URL, OkReceiver, fresh_redis, summary
-from bot.enrich import ENRICHERS
+from bot.incidents.enrich import ENRICHERS
 from bot.sandbox.connect_sim import ConnectSimulator
 from bot.sandbox.flink_sim import FlinkSimulator
 from bot.sandbox.slack_emulator import SlackEmulator

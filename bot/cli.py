@@ -106,7 +106,7 @@ def demo(
                                   help="The demo's Redis database (only its dfo:* keys are touched)"),
 ) -> None:
     """Run the schema-drift drill in the sandbox: Slack emulator, simulators, the real bot, MariaDB."""
-    from bot.demo_cli import run_demo
+    from bot.sandbox.demo_cli import run_demo
 
     try:
         code = run_demo(mysql_url, redis_url, output, keep, interactive)

@@ -14,11 +14,11 @@ from bot.checks import check
 from bot.config import Settings
 from bot.deps import Deps, build_deps, known_secrets
 from bot.errors import ConfigError
+from bot.incidents.worker import alert_worker
 from bot.log import configure_logging, get_logger
 from bot.postmortem.backfill import backfill_open_incidents
 from bot.runbooks.reconcile import reconcile_interrupted
 from bot.schema.watch_loop import drift_watcher
-from bot.worker import alert_worker
 
 log = get_logger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
 
-from bot.alerts import InvalidPayload, authorized, parse_notification
 from bot.deps import Deps
-from bot.intake import StoreUnavailable, enqueue_notification
+from bot.incidents.intake import StoreUnavailable, enqueue_notification
+from bot.incidents.payload import InvalidPayload, authorized, parse_notification
 
 
 def _error(status: int, error: str, reason: str) -> tuple[Response, int]:

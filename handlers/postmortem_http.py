@@ -6,9 +6,9 @@ import re
 
 from flask import Flask, Response, jsonify, request
 
-from bot.alerts import authorized
 from bot.deps import Deps
 from bot.errors import NotFoundError
+from bot.incidents.payload import authorized
 from bot.postmortem.export import export_markdown
 
 _INCIDENT_ID = re.compile(r"^INC-\d{1,9}$")

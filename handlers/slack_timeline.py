@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from bot.capture import capture_message, mark_key, on_reaction
+from bot.incidents.timeline import capture_message, mark_key, on_reaction
 from bot.surfaces import Registrar
 
 SHORTCUT = "add_to_timeline"

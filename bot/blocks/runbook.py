@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.approvals import Approval
 from bot.blocks.common import button, clip, context, escape, fmt_time, header, section
+from bot.runbooks.approvals import Approval
 from bot.runbooks.model import Runbook
 
 RUN_STEP = "run_step"

@@ -18,8 +18,8 @@ from bot.clients.mysql import connect
 from bot.commands.answer import answer
 from bot.commands.registry import Invocation, Reply, subcommand
 from bot.commands.target import resolve_incident
-from bot.enrich import FORENSICS_LOOKBACK_SECONDS
 from bot.errors import BackendError, DataflowError, PermissionDenied, UserInputError
+from bot.incidents.enrich import FORENSICS_LOOKBACK_SECONDS
 from bot.models import Incident
 from bot.pipeline import Lineage
 from bot.schema.baseline import Baseline, BaselineStore

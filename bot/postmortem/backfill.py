@@ -12,8 +12,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.capture import PIN_REACTIONS, human_event
 from bot.deps import Deps
+from bot.incidents.timeline import PIN_REACTIONS, human_event
 from bot.log import get_logger
 from bot.models import Incident
 

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from bot.approvals import HEARTBEAT_SECONDS, Approval, Approvals, State, is_approver
 from bot.blocks.runbook import approval_blocks, approval_text
 from bot.errors import ApprovalError, DataflowError, NotFoundError, PermissionDenied
 from bot.log import get_logger
 from bot.metrics import RUNBOOK_STEPS
 from bot.models import Incident
 from bot.runbooks.actions import ACTIONS, Plan
+from bot.runbooks.approvals import HEARTBEAT_SECONDS, Approval, Approvals, State, is_approver
 from bot.runbooks.context import StepContext, pipeline_of
 from bot.runbooks.engine import audit, event, plan_step, post_in_thread, run_check
 from bot.runbooks.model import runbooks

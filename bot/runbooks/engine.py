@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot.approvals import Approval, Approvals
 from bot.blocks.incident import incident_metadata
 from bot.blocks.runbook import approval_blocks, approval_text
 from bot.errors import ApprovalError
 from bot.metrics import RUNBOOK_STEPS
 from bot.models import Incident, TimelineEvent
 from bot.runbooks.actions import ACTIONS, Outcome, Plan
+from bot.runbooks.approvals import Approval, Approvals
 from bot.runbooks.context import StepContext, pipeline_of
 from bot.runbooks.model import Runbook, Step
 

@@ -6,9 +6,9 @@ import threading
 
 import redis
 
-from bot.approvals import ALIVE_TTL_SECONDS, Approvals
 from bot.deps import Deps
 from bot.log import get_logger
+from bot.runbooks.approvals import ALIVE_TTL_SECONDS, Approvals
 from bot.runbooks.decide import report_interrupted
 
 log = get_logger(__name__)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.approvals import Approval
 from bot.blocks.runbook import APPROVE, DENY, approval_blocks, checklist_blocks, parse_step_value
 from bot.errors import ConfigError, UserInputError
 from bot.models import Incident
 from bot.pipeline import Pipeline
+from bot.runbooks.approvals import Approval
 from bot.runbooks.context import StepContext
 from bot.runbooks.model import choose_step, load_runbooks, runbooks
 

@@ -6,7 +6,7 @@ import time
 
 from pydantic import BaseModel, Field
 
-from bot.alerts import AMAlert, AMNotification, correlation_key
+from bot.incidents.payload import AMAlert, AMNotification, correlation_key
 from bot.models import AlertState, Incident, TimelineEvent
 from bot.pipeline import Lineage
 from bot.store import Store

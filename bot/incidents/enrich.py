@@ -11,6 +11,7 @@ from bot.blocks.enrichment import Enrichment, connector_text, failure_text, flin
 from bot.clients.docker_logs import ContainerLogs
 from bot.deps import Deps
 from bot.errors import BackendError, NotFoundError
+from bot.incidents.poster import ThreadPoster
 from bot.log import get_logger
 from bot.metrics import ENRICHMENT
 from bot.models import Incident
@@ -18,7 +19,6 @@ from bot.postmortem import record_forensics
 from bot.schema.baseline import BaselineStore
 from bot.schema.render import render_diff_text
 from bot.schema.report import build_report, report_text
-from bot.threads import ThreadPoster
 
 log = get_logger(__name__)
 Enricher = Callable[[Deps, Incident], list[Enrichment]]

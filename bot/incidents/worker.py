@@ -15,12 +15,12 @@ from typing import Any
 
 import redis
 
-from bot.alerts import AMNotification
 from bot.deps import Deps
-from bot.incidents import fold_notification
+from bot.incidents.fold import fold_notification
+from bot.incidents.payload import AMNotification
+from bot.incidents.publish import publish_fold
 from bot.log import get_logger
 from bot.metrics import STREAM_ENTRIES
-from bot.publish import publish_fold
 from bot.store import ALERT_STREAM, DEAD_STREAM, PREFIX, WORKER_GROUP
 
 log = get_logger(__name__)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts import InvalidPayload, authorized, correlation_key, parse_notification, parse_time
+from bot.incidents.payload import InvalidPayload, authorized, correlation_key, parse_notification, parse_time
 from bot.pipeline import load_lineage
 from tests.e2e.alerting import alert, notification
 
-LINEAGE = load_lineage(Path(__file__).resolve().parents[1] / "config" / "pipelines.yml")
+LINEAGE = load_lineage(Path(__file__).resolve().parents[2] / "config" / "pipelines.yml")
 
 
 def test_a_real_shaped_notification_parses_with_zero_end_times() -> None:

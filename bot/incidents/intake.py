@@ -6,7 +6,7 @@ import time
 
 import redis
 
-from bot.alerts import AMNotification
+from bot.incidents.payload import AMNotification
 from bot.metrics import ALERTS_RECEIVED
 from bot.store import ALERT_STREAM, Store
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.demo import CHANNEL, Drill
-from bot.demo_repl import repl
+from bot.sandbox.demo import CHANNEL, Drill
+from bot.sandbox.demo_repl import repl
 from bot.sandbox.stack import SandboxStack
 
 

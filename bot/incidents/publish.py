@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.blocks.incident import alert_joined_text, alert_resolved_text, incident_resolved_text
 from bot.deps import Deps
-from bot.enrich import enrich_incident
-from bot.incidents import Fold
+from bot.incidents.enrich import enrich_incident
+from bot.incidents.fold import Fold
+from bot.incidents.poster import ThreadPoster
 from bot.models import TimelineEvent
-from bot.threads import ThreadPoster
 
 
 def publish_fold(deps: Deps, fold: Fold, entry_id: str) -> None:

@@ -7,7 +7,7 @@ import shlex
 
 from rich.console import Console
 
-from bot.demo import CHANNEL, Drill
+from bot.sandbox.demo import CHANNEL, Drill
 from bot.sandbox.stack import ALICE, BOB, SandboxStack
 
 USERS = {"alice": ALICE, "bob": BOB}

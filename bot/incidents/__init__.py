@@ -1,0 +1,1 @@
+"""The alert path: Alertmanager payload -> intake -> worker -> fold -> publish (poster, enrichment)."""
