@@ -4,7 +4,8 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: install services demo test lint seed chaos-schema-drift serve bench clean
+.PHONY: install services demo test lint seed chaos-schema-drift serve bench clean \
+	stack-install stack-up stack-down stack-status
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +44,18 @@ bench: install services
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Local real stack without Docker (scripts/stack/README.md): MariaDB -> Debezium/Connect -> Tansu ->
+# Flink job, Prometheus, Alertmanager; all state in STACK_DIR (default .stack/). The script is
+# stdlib-only and runs with $(PYTHON), so it works before the project venv exists.
+stack-install: services
+	$(PYTHON) scripts/stack/stack.py install
+
+stack-up:
+	$(PYTHON) scripts/stack/stack.py up
+
+stack-down:
+	$(PYTHON) scripts/stack/stack.py down
+
+stack-status:
+	$(PYTHON) scripts/stack/stack.py status
