@@ -16,7 +16,10 @@ def connect_client(settings: Settings) -> ConnectClient | None:
 
 
 def flink_client(settings: Settings) -> FlinkClient | None:
-    return FlinkClient(settings.flink_url, timeout=settings.enrich_timeout_seconds) if settings.flink_url else None
+    if not settings.flink_url:
+        return None
+    return FlinkClient(settings.flink_url, timeout=settings.enrich_timeout_seconds,
+                       stable_seconds=settings.flink_stable_seconds)
 
 
 

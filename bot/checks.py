@@ -8,9 +8,11 @@ from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings, env_name, setting_source
+from bot.discovery import discover
 from bot.errors import ConfigError
 from bot.health import Probe, backend_probes, describe_failure
 from bot.pipeline import load_lineage
+from bot.redact import Redactor
 from bot.slack_client import build_web_client
 
 ESSENTIAL = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_API_URL", "REDIS_URL", "PIPELINE_FILE"}
@@ -22,6 +24,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)  # a backend down: serve starts and says so
     probes: list[Probe] = field(default_factory=list)
     bot_user_id: str = ""
+    discovered: list[str] = field(default_factory=list)  # connectors -> tables/topics, Flink jobs
+    lineage: str = ""                                     # which pipeline file, if any
 
 
 def masked(value: object) -> str:
@@ -44,7 +48,7 @@ def settings_lines(settings: Settings) -> list[str]:
 
 def slack_probe(settings: Settings) -> tuple[Probe, str]:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-    client = build_web_client(token, settings.slack_api_url, timeout=5)
+    client = build_web_client(token, settings.slack_api_url, Redactor(), timeout=5)
     try:
         resp = client.auth_test()
         return Probe(
@@ -62,7 +66,7 @@ def app_token_probe(settings: Settings) -> Probe:
     """Socket Mode: the app-level token must open a connection (a one-time URL; we do not connect)."""
     token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
     try:
-        build_web_client(token, settings.slack_api_url, timeout=5).apps_connections_open(app_token=token)
+        build_web_client(token, settings.slack_api_url, Redactor(), timeout=5).apps_connections_open(app_token=token)
         return Probe("slack-socket", "SLACK_APP_TOKEN", settings.slack_api_url, True, 0, "apps.connections.open ok")
     except SlackApiError as exc:
         error = exc.response.get("error", "error") if exc.response is not None else "error"
@@ -75,9 +79,12 @@ def app_token_probe(settings: Settings) -> Probe:
 def check(settings: Settings) -> Report:
     report = Report(problems=settings.problems())
     try:
-        load_lineage(settings.pipeline_file)
+        lineage = load_lineage(settings.pipeline_file)
+        report.lineage = (f"{settings.pipeline_file}: {len(lineage.pipelines)} pipeline(s)" if lineage.pipelines
+                          else "none: each incident's scope comes from its alerts and discovery")
     except ConfigError as exc:
         report.problems.extend(exc.problems)
+    report.discovered = discover(settings).summary()
     report.probes = backend_probes(settings, timeout=2.0)
     if settings.slack_bot_token and not any(p.startswith("SLACK_BOT_TOKEN") for p in report.problems):
         slack, report.bot_user_id = slack_probe(settings)

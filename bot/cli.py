@@ -40,6 +40,11 @@ def check_config() -> None:
     for probe in report.probes:
         mark = "ok  " if probe.ok else "FAIL"
         typer.echo(f"{mark} {probe.name:<14} {probe.where:<40} {probe.detail} ({probe.latency_ms:.0f} ms)")
+    typer.echo(f"\npipeline file: {report.lineage or '(invalid)'}")
+    if report.discovered:
+        typer.echo("discovered:")
+        for line in report.discovered:
+            typer.echo(f"  {line}")
     problems = report.problems + report.warnings
     if problems:
         typer.echo("")
@@ -104,12 +109,22 @@ def demo(
     mysql_url: str = typer.Option("mysql://root@127.0.0.1:3306/", envvar="MYSQL_URL", help="A scratch MySQL/MariaDB"),
     redis_url: str = typer.Option("redis://127.0.0.1:6379/15", envvar="DEMO_REDIS_URL",
                                   help="The demo's Redis database (only its dfo:* keys are touched)"),
+    stack: str = typer.Option("sandbox", "--stack",
+                              help="sandbox (simulators, seconds) or real (the local real stack: make stack-up)"),
 ) -> None:
-    """Run the schema-drift drill in the sandbox: Slack emulator, simulators, the real bot, MariaDB."""
-    from bot.sandbox.demo_cli import run_demo
+    """Run the schema-drift drill: in the sandbox (Slack emulator, simulators, the real bot, MariaDB), or on
+    the local real stack with --stack real (only Slack emulated)."""
+    from bot.sandbox.demo_cli import run_demo, run_real_demo
 
+    if stack not in ("sandbox", "real"):
+        _fail([f"--stack {stack!r}: expected `sandbox` or `real`."])
+        return
+    if stack == "real" and interactive:
+        _fail(["--interactive runs in the sandbox only; drop --stack real or --interactive."])
+        return
     try:
-        code = run_demo(mysql_url, redis_url, output, keep, interactive)
+        code = (run_real_demo(redis_url, output, keep) if stack == "real"
+                else run_demo(mysql_url, redis_url, output, keep, interactive))
     except DataflowError as exc:
         _fail([exc.user_text()])
         return

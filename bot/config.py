@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     connect_url: str | None = None
     flink_url: str | None = None
     docker_host: str | None = None
-    pipeline_file: Path = Path("config/pipelines.yml")
+    pipeline_file: Path | None = Path("config/pipelines.yml")   # optional: see bot/pipeline.load_lineage
     schema_contracts_dir: Path = Path("schemas")
     bot_host: str = "127.0.0.1"
     bot_port: int = Field(default=3000, ge=0, le=65535)
@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     slack_post_lock_seconds: float = Field(default=60.0, gt=0)
     incident_reopen_seconds: float = Field(default=3600.0, ge=0)
     approval_ttl_seconds: float = Field(default=1800.0, gt=0)
+    approval_reminder_seconds: float = Field(default=300.0, ge=0)       # 0: no reminder
+    approved_start_deadline_seconds: float = Field(default=30.0, gt=0)
+    reconcile_interval_seconds: float = Field(default=15.0, gt=0)
+    step_heartbeat_ttl_seconds: float = Field(default=30.0, gt=0)
+    flink_stable_seconds: float = Field(default=30.0, gt=0)
     drift_watch_interval_seconds: float = Field(default=60.0, ge=0)
     job_threads: int = Field(default=16, ge=1)
     http_threads: int = Field(default=16, ge=1)
@@ -67,6 +72,11 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not Slack user or user-group IDs: {', '.join(bad)} (expected U…, W… or S…)")
         return value
+
+    @field_validator("pipeline_file", mode="before")
+    @classmethod
+    def _no_pipeline_file(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("incident_channel")
     @classmethod

@@ -34,6 +34,12 @@ class TraceDiagnosis:
     suggested_step: str = "connect-logs"
     advice: str = ""
 
+    @property
+    def on_change_event(self) -> bool:
+        """The task failed on one change event. A restart may resume past it (observed on the real stack:
+        RUNNING again, the event skipped), so RUNNING again does not mean nothing was lost."""
+        return self.kind in ("row_schema_mismatch", "schema_unknown", "ddl_parse_failure")
+
 
 @dataclass(frozen=True)
 class _Rule:

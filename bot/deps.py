@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
@@ -26,7 +25,6 @@ class Deps:
     # must not delay the 3-second ack of the next click.
     jobs: ThreadPoolExecutor
     bot_user_id: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def known_secrets(settings: Settings) -> list[str]:
@@ -39,9 +37,12 @@ def known_secrets(settings: Settings) -> list[str]:
     ]
     found = [v.get_secret_value() for v in values if v is not None]
     if settings.mysql_url is not None:
-        from urllib.parse import urlsplit
+        from bot.clients.mysql import parse_mysql_url
 
-        password = urlsplit(settings.mysql_url.get_secret_value()).password
+        try:   # the password as MySQL sees it: %-escapes decoded
+            password = str(parse_mysql_url(settings.mysql_url.get_secret_value())["password"])
+        except ValueError:
+            password = ""
         if password:
             found.append(password)
     return found
@@ -49,11 +50,12 @@ def known_secrets(settings: Settings) -> list[str]:
 
 def build_deps(settings: Settings) -> Deps:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    redactor = Redactor(known_secrets(settings))
     return Deps(
         settings=settings,
         store=Store(connect_redis(settings.redis_url)),
-        slack=build_web_client(token, settings.slack_api_url),
+        slack=build_web_client(token, settings.slack_api_url, redactor),
         lineage=load_lineage(settings.pipeline_file),
-        redactor=Redactor(known_secrets(settings)),
+        redactor=redactor,
         jobs=ThreadPoolExecutor(max_workers=settings.job_threads, thread_name_prefix="dfo-job"),
     )

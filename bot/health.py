@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,24 +25,42 @@ class Probe:
     where: str  # its address, never with credentials
     ok: bool
     latency_ms: float
-    detail: str  # version, or why it failed
+    detail: str  # version, or why it failed (redacted; for check-config, which the operator runs)
+    reason: str = ""  # why it failed, as a class ("timed out", "HTTP 503"): what /healthz shows
 
     def as_dict(self) -> dict[str, object]:
+        """For /healthz, which anyone who reaches the port can read: no exception text."""
         return {
             "ok": self.ok,
             "where": self.where,
             "latency_ms": round(self.latency_ms, 1),
-            "detail": self.detail,
+            "detail": self.detail if self.ok else self.reason,
         }
 
 
 def _timed(name: str, variable: str, where: str, check: Callable[[], str]) -> Probe:
     started = time.perf_counter()
+    reason = ""
     try:
         detail, ok = check(), True
     except Exception as exc:  # any failure is the answer we report
-        detail, ok = describe_failure(exc), False
-    return Probe(name, variable, where, ok, (time.perf_counter() - started) * 1000, redact(detail))
+        detail, ok, reason = describe_failure(exc), False, failure_class(exc)
+    return Probe(name, variable, where, ok, (time.perf_counter() - started) * 1000, redact(detail), reason)
+
+
+def failure_class(exc: BaseException) -> str:
+    """Why a probe failed, in a few fixed words: safe to show to anyone."""
+    if isinstance(exc, httpx.TimeoutException | TimeoutError | redis.TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in (1044, 1045):
+        return "authentication failed"
+    if isinstance(exc, httpx.ConnectError | redis.ConnectionError | ConnectionError | pymysql.err.OperationalError):
+        return "connection refused" if "refused" in str(exc).lower() else "cannot connect"
+    if isinstance(exc, ValueError):
+        return "unexpected answer"
+    return "error"
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -85,16 +104,12 @@ def probe_http(name: str, variable: str, url: str, path: str, field: str, timeou
 
 
 def probe_mysql(url: str, timeout: float = 1.0) -> Probe:
-    parts = urlsplit(url)
+    from bot.clients.mysql import parse_mysql_url
 
     def check() -> str:
-        conn = pymysql.connect(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 3306,
-            user=parts.username or "root",
-            password=parts.password or "",
-            connect_timeout=max(1, int(timeout)),
-        )
+        kwargs = parse_mysql_url(url)   # %-escaped user and password decoded
+        kwargs.pop("database", None)
+        conn = pymysql.connect(**kwargs, connect_timeout=max(1, int(timeout)))
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT VERSION()")

@@ -19,6 +19,12 @@ HTTP_LATENCY = Histogram(
     registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+SLACK_REQUESTS_REFUSED = Counter(
+    "dataflow_slack_requests_refused_total",
+    "Requests to /slack/events refused before any work, by reason (bad signature, stale, replay...).",
+    ["reason"],
+    registry=REGISTRY,
+)
 SLACK_CALLS = Counter(
     "dataflow_slack_api_calls_total",
     "Slack Web API calls, by method and outcome (ok, error code).",

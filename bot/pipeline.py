@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.errors import ConfigError
 
 _QUALIFIED = re.compile(r"^[A-Za-z0-9_$]{1,64}\.[A-Za-z0-9_$]{1,64}$")
+_PROMETHEUS_UNSAFE = re.compile(r"[^A-Za-z0-9_:]")
+# Without PIPELINE_FILE set, this file is read when it exists; its absence is not an error.
+DEFAULT_PIPELINE_FILE = Path("config/pipelines.yml")
 
 
 class Pipeline(BaseModel):
@@ -46,7 +49,7 @@ class Lineage(BaseModel):
     def for_labels(self, labels: dict[str, str]) -> Pipeline | None:
         """The pipeline an alert is about, from its table/connector/topic/job labels."""
         table = _join(labels.get("schema") or labels.get("db"), labels.get("table"))
-        jobs = {_job_key(labels[k]) for k in ("job_name", "flink_job") if labels.get(k)}
+        jobs = {prometheus_name(labels[k]) for k in ("job_name", "flink_job") if labels.get(k)}
         for pipeline in self.pipelines:
             if table and table in pipeline.tables:
                 return pipeline
@@ -54,7 +57,7 @@ class Lineage(BaseModel):
                 return pipeline
             if labels.get("topic") in pipeline.topics:
                 return pipeline
-            if jobs & {_job_key(j) for j in pipeline.flink_jobs}:
+            if jobs & {prometheus_name(j) for j in pipeline.flink_jobs}:
                 return pipeline
         return None
 
@@ -65,9 +68,10 @@ class Lineage(BaseModel):
         return sorted({t for p in self.pipelines for t in p.tables})
 
 
-def _job_key(name: str) -> str:
-    """Flink's Prometheus reporter may turn '-' and spaces in job names into '_': compare without them."""
-    return name.replace("-", "_").replace(" ", "_").lower()
+def prometheus_name(name: str) -> str:
+    """A name as Flink's Prometheus reporter writes it into a label: every character outside
+    [A-Za-z0-9_:] becomes '_' (job "cdc-orders-enrich" -> job_name="cdc_orders_enrich")."""
+    return _PROMETHEUS_UNSAFE.sub("_", name)
 
 
 def _join(db: str | None, table: str | None) -> str | None:
@@ -76,11 +80,20 @@ def _join(db: str | None, table: str | None) -> str | None:
     return table
 
 
-def load_lineage(path: str | Path) -> Lineage:
-    """Read and validate the lineage file; ConfigError names the file and what is wrong."""
+def load_lineage(path: str | Path | None) -> Lineage:
+    """Read and validate the lineage file; ConfigError names the file and what is wrong.
+
+    The file is optional: None (PIPELINE_FILE set empty) or a missing file at the default path give no
+    pipelines, and the scope of an incident comes from its alerts and discovery alone. A file named
+    explicitly must exist.
+    """
+    if path is None or str(path) == "":
+        return Lineage()
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
+        if Path(path) == DEFAULT_PIPELINE_FILE:
+            return Lineage()
         raise ConfigError([f"PIPELINE_FILE: {path} does not exist"]) from exc
     except yaml.YAMLError as exc:
         raise ConfigError([f"PIPELINE_FILE: {path} is not valid YAML: {exc}"]) from exc

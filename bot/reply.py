@@ -32,10 +32,27 @@ def user_message(exc: BaseException, redactor: Redactor) -> str:
     )
 
 
+class RedactingRespond:
+    """Bolt's `respond` (a POST to the response_url), with everything it sends redacted first."""
+
+    def __init__(self, respond: Callable[..., Any], redactor: Redactor) -> None:
+        self._respond, self._redactor = respond, redactor
+
+    def __call__(self, text: str = "", blocks: list[dict[str, Any]] | None = None, **kwargs: Any) -> Any:
+        return self._respond(text=self._redactor.text(text),
+                             blocks=self._redactor.any(blocks) if blocks else blocks, **kwargs)
+
+
+def redacted(reply: Reply, redactor: Redactor) -> Reply:
+    """For the one answer that is neither a Web API call nor a response_url: the HTTP ack's body."""
+    return replace(reply, text=redactor.text(reply.text),
+                   blocks=redactor.any(reply.blocks) if reply.blocks else None)
+
+
 class SlackReplier:
     """Sends a Reply where it belongs: ephemeral to the user, or into the incident thread.
 
-    Everything it sends passes the redactor, whatever built the reply: one gate for every answer.
+    What it sends is redacted on the way out (the WebClient and `respond` redact every call).
     """
 
     def __init__(self, deps: Deps, channel: str, user: str, thread_ts: str | None = None,
@@ -46,9 +63,6 @@ class SlackReplier:
         self.thread_ts, self.respond = thread_ts, respond
 
     def deliver(self, reply: Reply) -> str | None:
-        reply = replace(reply, text=self.redactor.text(reply.text),
-                        blocks=self.redactor.any(reply.blocks) if reply.blocks else None,
-                        files=[(name, self.redactor.text(content)) for name, content in reply.files])
         if reply.where == "thread":
             return self._post_in_thread(reply)
         if self.respond is not None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import redis
+from redis.exceptions import LockNotOwnedError
+from redis.lock import Lock
 
 from bot.models import Incident, TimelineEvent
 
@@ -18,12 +19,7 @@ DEAD_STREAM = PREFIX + "alerts:dead"
 AUDIT_STREAM = PREFIX + "audit"
 WORKER_GROUP = "dfo-workers"
 
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
-"""
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end
-"""
+LOCK_POLL_SECONDS = 0.02
 
 
 def connect_redis(url: str) -> redis.Redis:
@@ -38,8 +34,8 @@ def connect_redis(url: str) -> redis.Redis:
     )
 
 
-class LockLost(RuntimeError):
-    pass
+class LockNotAcquired(RuntimeError):
+    """Another holder kept the lock for longer than we were willing to wait."""
 
 
 class Store:
@@ -51,29 +47,21 @@ class Store:
         self.r: Any = client  # redis-py types every reply as a union; we decode to str
 
     # -- locks and idempotency -------------------------------------------------------------------
-    def claim(self, key: str, ttl_s: float) -> str | None:
-        """SET NX with a random token: the token when we got it, None when someone else holds it."""
-        token = secrets.token_hex(8)
-        return token if self.r.set(PREFIX + key, token, nx=True, px=int(ttl_s * 1000)) else None
-
-    def release(self, key: str, token: str) -> None:
-        self.r.eval(_RELEASE, 1, PREFIX + key, token)
-
-    def renew(self, key: str, token: str, ttl_s: float) -> bool:
-        return bool(self.r.eval(_RENEW, 1, PREFIX + key, token, int(ttl_s * 1000)))
-
     @contextlib.contextmanager
-    def lock(self, key: str, ttl_s: float = 10.0, wait_s: float = 10.0) -> Iterator[str]:
-        """A short mutual-exclusion section across replicas (advisory; see reference §4.2)."""
-        deadline = time.monotonic() + wait_s
-        while (token := self.claim("lock:" + key, ttl_s)) is None:
-            if time.monotonic() > deadline:
-                raise LockLost(f"could not take lock {key} within {wait_s} s")
-            time.sleep(0.02)
+    def lock(self, key: str, ttl_s: float = 10.0, wait_s: float = 10.0) -> Iterator[Lock]:
+        """A short mutual-exclusion section across replicas (advisory; see reference §4.2): redis-py's
+        Lock (SET NX PX with a random token, released only by its owner). It expires after `ttl_s` even
+        if its holder dies; LockNotAcquired when another holder keeps it longer than `wait_s`."""
+        lock = self.r.lock(PREFIX + "lock:" + key, timeout=ttl_s, sleep=LOCK_POLL_SECONDS,
+                           blocking_timeout=wait_s, thread_local=False)
+        if not lock.acquire():
+            raise LockNotAcquired(f"could not take lock {key} within {wait_s} s")
         try:
-            yield token
+            yield lock
         finally:
-            self.release("lock:" + key, token)
+            # Held past its TTL, someone else may own it now: leave theirs alone.
+            with contextlib.suppress(LockNotOwnedError):
+                lock.release()
 
     def first_time(self, key: str, ttl_s: float) -> bool:
         """True once per key within the TTL: dedupes Slack retries, clicks and deliveries."""
@@ -156,6 +144,3 @@ class Store:
     # -- audit log (append-only) ---------------------------------------------------------------------
     def audit(self, **fields: str) -> str:
         return str(self.r.xadd(AUDIT_STREAM, {k: v for k, v in fields.items() if v is not None}))
-
-    def audit_log(self) -> list[dict[str, str]]:
-        return [dict(fields, id=entry_id) for entry_id, fields in self.r.xrange(AUDIT_STREAM)]

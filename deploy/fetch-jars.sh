@@ -1,7 +1,7 @@
 #!/bin/sh
-# One-shot (service `fetch-jars`): download the two jars the stock images lack into named volumes.
+# One-shot (service `fetch-jars`): download the jar the stock Connect image lacks into a named volume.
 #   /jars/jmx-agent/jmx_prometheus_javaagent.jar        -> Connect worker, via KAFKA_OPTS -javaagent
-#   /jars/flink/flink-sql-connector-kafka.jar           -> Flink JM/TM/SQL client, copied into lib/
+# (The Flink job needs no connector jar: deploy/flink/cdc-orders-job bundles kafka-clients.)
 # Each jar is checked against the .sha1 that Maven Central publishes beside it (catches truncated or
 # corrupted downloads; for supply-chain pinning, mirror the jars and point MAVEN_REPO_URL at it).
 # Files already present and matching are kept, so re-running `docker compose up` is cheap.
@@ -9,7 +9,6 @@ set -eu
 
 REPO="${MAVEN_REPO_URL:-https://repo1.maven.org/maven2}"
 JMX_AGENT_VERSION="${JMX_AGENT_VERSION:-1.0.1}"
-FLINK_KAFKA_VERSION="${FLINK_KAFKA_VERSION:-3.3.0-1.20}"
 
 # fetch <maven path without extension> <destination file>
 fetch() {
@@ -35,5 +34,3 @@ fetch() {
 
 fetch "io/prometheus/jmx/jmx_prometheus_javaagent/$JMX_AGENT_VERSION/jmx_prometheus_javaagent-$JMX_AGENT_VERSION" \
   /jars/jmx-agent/jmx_prometheus_javaagent.jar
-fetch "org/apache/flink/flink-sql-connector-kafka/$FLINK_KAFKA_VERSION/flink-sql-connector-kafka-$FLINK_KAFKA_VERSION" \
-  /jars/flink/flink-sql-connector-kafka.jar

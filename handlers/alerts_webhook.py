@@ -7,9 +7,14 @@ from flask import Flask, Response, jsonify, request
 from bot.deps import Deps
 from bot.incidents.intake import StoreUnavailable, enqueue_notification
 from bot.incidents.payload import InvalidPayload, authorized, parse_notification
+from bot.log import get_logger
+
+log = get_logger(__name__)
 
 
 def _error(status: int, error: str, reason: str) -> tuple[Response, int]:
+    # Refusals are logged (who and why), not stored: an unauthenticated sender must not fill Redis.
+    log.warning("refused an alert notification", status=status, reason=reason, remote=request.remote_addr)
     return jsonify({"error": error, "reason": reason}), status
 
 

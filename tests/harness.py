@@ -37,6 +37,7 @@ def bot_env(redis_url: str, slack_api_url: str, port: int, **extra: str) -> dict
         LOG_FORMAT="json",
         LOG_LEVEL="INFO",
         DRIFT_WATCH_INTERVAL_SECONDS="0",
+        FLINK_STABLE_SECONDS="1",   # the simulator's restarts take half a second
     )
     env.pop("SLACK_APP_TOKEN", None)
     env.update(extra)

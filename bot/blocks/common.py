@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,9 +13,16 @@ BUTTON_TEXT_MAX = 75
 MAX_BLOCKS = 50
 
 
+_BARE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt);)")
+
+
 def escape(text: str) -> str:
-    """Slack mrkdwn control characters: & < > must be escaped in user-supplied text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn control characters & < > escaped, so user text shows as typed and pings nobody.
+
+    Idempotent: Slack sends what a user typed with & < > already escaped (a typed `<` arrives as `&lt;`),
+    and `<!channel>` only when the user wrote @channel; escaping twice would show `&lt;`.
+    """
+    return _BARE_AMPERSAND.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def clip(text: str, limit: int) -> str:

@@ -43,12 +43,16 @@ def connector_text(status: ConnectorStatus) -> Enrichment:
 
 def flink_text(job: JobHealth, tz: str) -> Enrichment:
     icon = ":large_green_circle:" if job.healthy else ":red_circle:"
+    # numRestarts lags (Flink's 10 s metric cache): shown as a hint, the verdict comes from state and history.
     restarts = "unknown" if job.num_restarts is None else str(job.num_restarts)
     lines = [f"{icon} *Flink* — `{escape(job.name)}` (`{job.jid}`): *{job.state}*, restarts: {restarts}"]
+    if job.verdict is not None:
+        lines.append(f"*Health*: {escape(job.verdict.summary())}")
     if job.last_exception:
         exc = job.last_exception
         when = f" at {fmt_time(exc.timestamp / 1000, tz)}" if exc.timestamp else ""
-        task = f" in `{escape(exc.task_name)}`" if exc.task_name else ""
+        where = f" on `{escape(exc.endpoint)}`" if exc.endpoint else ""
+        task = f" in `{escape(exc.task_name)}`{where}" if exc.task_name else ""
         lines.append(f"*Last exception*{when}{task}: `{escape(clip(exc.message, 300))}`")
         if exc.root_cause and exc.root_cause != exc.message:
             lines.append(f"*Root cause*: `{escape(clip(exc.root_cause, 300))}`")

@@ -1,6 +1,7 @@
 """Kafka Connect REST client: connector status, restart, pause/resume (reference §2).
 
-It never reads connector configs: they hold secrets (`database.password`) in plain text.
+Connector configs hold secrets (`database.password`) in plain text: only `capture_configs()` reads
+them, through `CaptureConfig`, which keeps what a connector captures and drops everything else.
 Decisions branch on status codes and field names only, never on message texts.
 """
 
@@ -14,7 +15,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import ValidationError
 
+from bot.clients.connect_models import (
+    CONNECTOR_NAMES,
+    ConnectorInfo,
+    ConnectorStateInfo,
+    ErrorMessage,
+    ExpandedConnectors,
+    ServerInfo,
+)
 from bot.errors import BackendError, NotFoundError, UserInputError
 from bot.redact import redact
 
@@ -67,14 +77,17 @@ class ConnectorNotRunning(BackendError):
 def parse_status(data: Any) -> ConnectorStatus:
     """ConnectorStateInfo JSON -> ConnectorStatus. ValueError when a required field is missing."""
     try:
-        conn = data["connector"]
-        tasks = [TaskStatus(id=int(t["id"]), state=str(t["state"]), worker_id=str(t.get("worker_id", "")),
-                            trace=t.get("trace") or None) for t in data["tasks"]]
-        return ConnectorStatus(name=str(data["name"]), state=str(conn["state"]),
-                               worker_id=str(conn.get("worker_id", "")), trace=conn.get("trace") or None,
-                               tasks=tasks, type=str(data.get("type", "unknown")))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"unexpected connector status payload ({type(exc).__name__}: {exc})") from None
+        info = ConnectorStateInfo.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(f"unexpected connector status payload ({_problems(exc)})") from None
+    tasks = [TaskStatus(t.id, t.state, t.worker_id, t.trace or None) for t in info.tasks]
+    return ConnectorStatus(name=info.name, state=info.connector.state, worker_id=info.connector.worker_id,
+                           trace=info.connector.trace or None, tasks=tasks, type=info.type)
+
+
+def _problems(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}"
 
 
 def http_reason(status_code: int, content_type: str, body: bytes) -> str:
@@ -85,10 +98,11 @@ def http_reason(status_code: int, content_type: str, body: bytes) -> str:
     if mime != "application/json" and not mime.endswith("+json"):
         return f"HTTP {status_code}: not JSON ({mime or 'no content type'})"
     try:
-        message = httpx.Response(status_code, content=body).json().get("message")
-    except (ValueError, AttributeError):
-        return f"HTTP {status_code}: invalid JSON"
-    if not isinstance(message, str) or not message:
+        message = ErrorMessage.model_validate_json(body).message
+    except ValidationError as exc:
+        invalid = any(e["type"] == "json_invalid" for e in exc.errors())
+        return f"HTTP {status_code}: invalid JSON" if invalid else f"HTTP {status_code}"
+    if not message:
         return f"HTTP {status_code}"
     # Connect puts exception texts here; they can quote configs, so redact and cap them.
     return f"HTTP {status_code}: {redact(message)[:_MAX_MESSAGE]}"
@@ -140,25 +154,27 @@ class ConnectClient:
     # -- API -----------------------------------------------------------------------------------
     def ping(self) -> str:
         """The worker's Kafka version (GET /)."""
-        data = self._json(self._call("GET", "/"))
-        version = data.get("version") if isinstance(data, dict) else None
-        if not isinstance(version, str):
-            raise self._error("unexpected response: no version")
-        return version
+        try:
+            return ServerInfo.model_validate(self._json(self._call("GET", "/"))).version
+        except ValidationError:
+            raise self._error("unexpected response: no version") from None
 
     def list_connectors(self) -> list[str]:
-        names = self._json(self._call("GET", "/connectors"))
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise self._error("unexpected response: not a list of names")
-        return names
+        try:
+            return CONNECTOR_NAMES.validate_python(self._json(self._call("GET", "/connectors")))
+        except ValidationError:
+            raise self._error("unexpected response: not a list of names") from None
 
     def statuses(self) -> dict[str, ConnectorStatus]:
         """Every connector's status in one call (expand=status)."""
-        data = self._json(self._call("GET", "/connectors", params={"expand": "status"}))
-        if not isinstance(data, dict):
-            raise self._error("unexpected response: not an object")
-        return {name: self._parse(entry.get("status") if isinstance(entry, dict) else None)
-                for name, entry in data.items()}
+        expanded = self._expanded(self._json(self._call("GET", "/connectors", params={"expand": "status"})))
+        return {name: self._parse(entry.status.model_dump() if entry.status else None)
+                for name, entry in expanded.root.items()}
+
+    def capture_configs(self) -> dict[str, ConnectorInfo]:
+        """Every connector's type and what it captures (expand=info), without its secrets."""
+        expanded = self._expanded(self._json(self._call("GET", "/connectors", params={"expand": "info"})))
+        return {name: entry.info for name, entry in expanded.root.items() if entry.info is not None}
 
     def status(self, name: str) -> ConnectorStatus:
         return self._parse(self._json(self._call("GET", f"/connectors/{check_name(name)}/status", name)))
@@ -229,6 +245,12 @@ class ConnectClient:
             return response.json()
         except ValueError:
             raise self._error("invalid JSON") from None
+
+    def _expanded(self, data: Any) -> ExpandedConnectors:
+        try:
+            return ExpandedConnectors.model_validate(data)
+        except ValidationError as exc:
+            raise self._error(f"unexpected response ({_problems(exc)})") from None
 
     def _parse(self, data: Any) -> ConnectorStatus:
         try:

@@ -11,14 +11,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot.clients.flink_health import STABLE_SECONDS, judge
+from bot.clients.flink_models import ClusterOverview
 from bot.clients.flink_parse import (
     CheckpointInfo,
     ExceptionInfo,
     JobHealth,
     JobSummary,
-    field_of,
     newest_named,
     parse_job_summary,
+    parse_jobs_overview,
     parse_last_checkpoint,
     parse_last_exception,
     parse_num_restarts,
@@ -34,9 +36,10 @@ class FlinkClient:
     """Synchronous client; every transport or protocol failure is a BackendError("Flink", ...)."""
 
     def __init__(self, base_url: str, timeout: float = 5.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, stable_seconds: float = STABLE_SECONDS) -> None:
         self.where = safe_where(base_url)
         self._timeout = timeout
+        self._stable = stable_seconds
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout),
                                   transport=transport, headers={"Accept": "application/json"})
 
@@ -52,24 +55,32 @@ class FlinkClient:
     def ping(self) -> str:
         """The cluster's Flink version."""
         body = self._get("/overview")
-        return str(field_of(body, dict).get("flink-version", "unknown"))
+        try:
+            return ClusterOverview.model_validate(body).flink_version
+        except ValueError:
+            raise BackendError("Flink", self.where, "unexpected /overview answer") from None
 
     def jobs(self) -> list[JobSummary]:
         """Every job the JobManager knows, newest first."""
-        entries = field_of(self._get("/jobs/overview"), dict).get("jobs")
-        return sorted((parse_job_summary(e) for e in field_of(entries, list)),
-                      key=lambda j: j.start_time, reverse=True)
+        try:
+            return parse_jobs_overview(self._get("/jobs/overview"))
+        except ValueError as exc:
+            raise BackendError("Flink", self.where, str(exc)) from None
 
     def job_health(self, name_or_jid: str) -> JobHealth:
         """The job with this id, or the newest job with this name. NotFoundError if there is none."""
         if JOB_ID.match(name_or_jid):
             # JobDetailsInfo has the same jid/name/state/start-time/duration fields as the overview.
             details = self._get(f"/jobs/{name_or_jid}", not_found=f"no Flink job {name_or_jid}")
-            return self._health(parse_job_summary(details))
-        job = newest_named(self.jobs(), name_or_jid)
-        if job is None:
+            try:
+                job = parse_job_summary(details)
+            except ValueError as exc:
+                raise BackendError("Flink", self.where, str(exc)) from None
+            return self._health(job)
+        newest = newest_named(self.jobs(), name_or_jid)
+        if newest is None:
             raise NotFoundError(f"no Flink job named {name_or_jid!r}")
-        return self._health(job)
+        return self._health(newest)
 
     def find_jobs(self, names: list[str]) -> list[JobHealth]:
         """Health of the newest job of each name; names with no job are left out."""
@@ -82,12 +93,15 @@ class FlinkClient:
         if not JOB_ID.match(job.jid):
             raise BackendError("Flink", self.where, f"malformed job id {job.jid[:40]!r}")
         base = f"/jobs/{job.jid}"
-        exceptions = self._get(f"{base}/exceptions", params={"maxExceptions": "10"})
+        details = self._get(base)
+        exceptions = self._get(f"{base}/exceptions", params={"maxExceptions": "16"})
         metrics = self._get(f"{base}/metrics", params={"get": "numRestarts,fullRestarts"})
         # Jobs without checkpointing (or older versions) may answer 404 here: no checkpoint info.
         checkpoints = self._get(f"{base}/checkpoints", optional=True)
-        return JobHealth(job.jid, job.name, job.state, parse_num_restarts(metrics),
-                         parse_last_exception(exceptions), parse_last_checkpoint(checkpoints))
+        verdict = judge(details, exceptions, stable_s=self._stable)
+        return JobHealth(job.jid, job.name, verdict.state if verdict.state != "UNKNOWN" else job.state,
+                         parse_num_restarts(metrics), parse_last_exception(exceptions),
+                         parse_last_checkpoint(checkpoints), verdict)
 
     def _get(self, path: str, params: dict[str, str] | None = None, not_found: str | None = None,
              optional: bool = False) -> Any:

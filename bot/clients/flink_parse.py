@@ -1,15 +1,30 @@
 """Typed results of the Flink client and the pure functions that build them from REST JSON.
 
 Handles both exception shapes: Flink 1.x (deprecated `root-exception` next to `exceptionHistory`) and
-2.x (`exceptionHistory` only). Missing or mistyped fields give None, never a crash.
+2.x (`exceptionHistory` only). The payloads are validated by the models of flink_models.py; a
+payload that does not fit gives None (or ValueError for the job list), never a crash.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from bot.clients.flink_health import Verdict
+
+from bot.clients.flink_models import (
+    METRICS,
+    CheckpointingStatistics,
+    JobExceptions,
+    JobOverview,
+    JobsOverview,
+)
+
+SUPPRESSED = "Recovery is suppressed"  # Flink's words when the restart strategy gave up
 # "org.apache.flink.util.FlinkRuntimeException: message" -> class name and message.
 _EXCEPTION_LINE = re.compile(r"^(?P<name>[A-Za-z_$][\w$]*(?:\.[\w$]+)+)(?::\s*(?P<message>.*))?$")
 
@@ -30,6 +45,8 @@ class ExceptionInfo:
     timestamp: int | None    # epoch ms
     task_name: str | None
     root_cause: str | None = None   # the last "Caused by:" line: usually the schema error itself
+    endpoint: str | None = None     # the TaskManager that ran the failing task ("localhost:18126")
+    restarts_exhausted: bool = False  # Flink said "Recovery is suppressed": the job will not restart
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,26 +66,42 @@ class JobHealth:
     jid: str
     name: str
     state: str
-    num_restarts: int | None
+    num_restarts: int | None   # lags (a 10 s metric cache) and freezes on FAILED: shown, never judged on
     last_exception: ExceptionInfo | None
     last_checkpoint: CheckpointInfo | None
+    verdict: Verdict | None = None   # from state, timestamps and exception history (flink_health.py)
 
     @property
     def healthy(self) -> bool:
-        return self.state == "RUNNING"
+        return self.verdict.healthy if self.verdict is not None else self.state == "RUNNING"
 
 
 def parse_job_summary(entry: Any) -> JobSummary:
-    entry = field_of(entry, dict)
-    return JobSummary(str(entry.get("jid", "")), str(entry.get("name", "")),
-                      str(entry.get("state", "UNKNOWN")),
-                      _int(entry.get("start-time")) or 0, _int(entry.get("duration")) or 0)
+    """One job of /jobs/overview (or /jobs/<jid>). ValueError when it has no jid or name."""
+    try:
+        job = JobOverview.model_validate(entry)
+    except ValidationError as exc:
+        raise ValueError(f"unexpected job payload ({exc.error_count()} problem(s))") from None
+    return JobSummary(job.jid, job.name, job.state, job.start_time, job.duration)
+
+
+def parse_jobs_overview(body: Any) -> list[JobSummary]:
+    """/jobs/overview, newest first. ValueError when it is not that shape."""
+    try:
+        jobs = JobsOverview.model_validate(body).jobs
+    except ValidationError as exc:
+        raise ValueError(f"unexpected jobs overview ({exc.error_count()} problem(s))") from None
+    return sorted((JobSummary(j.jid, j.name, j.state, j.start_time, j.duration) for j in jobs),
+                  key=lambda j: j.start_time, reverse=True)
 
 
 def parse_num_restarts(metrics: Any) -> int | None:
-    """numRestarts (fullRestarts on old versions); values are strings; absent ids mean unknown."""
-    values = {m.get("id"): m.get("value") for m in metrics if isinstance(m, dict)} if isinstance(
-        metrics, list) else {}
+    """numRestarts (fullRestarts on old versions); values are strings; `[]` (unknown job or a metric
+    cache not filled yet) means unknown."""
+    try:
+        values = {m.id: m.value for m in METRICS.validate_python(metrics)}
+    except ValidationError:
+        return None
     for key in ("numRestarts", "fullRestarts"):
         number = _int(values.get(key))
         if number is not None:
@@ -78,40 +111,53 @@ def parse_num_restarts(metrics: Any) -> int | None:
 
 def parse_last_exception(body: Any) -> ExceptionInfo | None:
     """The newest entry of `exceptionHistory`, else the deprecated 1.x `root-exception`."""
-    if not isinstance(body, dict):
+    try:
+        parsed = JobExceptions.model_validate(body)
+    except ValidationError:
         return None
-    history = body.get("exceptionHistory")
-    entries = history.get("entries") if isinstance(history, dict) else None
-    entries = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    entries = parsed.exception_history.entries if parsed.exception_history else []
     if entries:
         # Order differs between versions: pick by timestamp rather than by position.
-        newest = max(entries, key=lambda e: _int(e.get("timestamp")) or 0)
-        trace = str(newest.get("stacktrace") or "")
-        name = str(newest.get("exceptionName") or _split_exception(trace)[0])
-        return ExceptionInfo(name, _first_line(trace) or name, _int(newest.get("timestamp")),
-                             _str_or_none(newest.get("taskName")), _root_cause(trace))
-    root = body.get("root-exception")
-    if isinstance(root, str) and root.strip():
-        return ExceptionInfo(_split_exception(root)[0], _first_line(root), _int(body.get("timestamp")),
-                             None, _root_cause(root))
+        newest = max(entries, key=lambda e: e.timestamp or 0)
+        trace = newest.stacktrace
+        name = newest.exception_name or _split_exception(trace)[0]
+        # When restarts run out the newest entry is the JobManager's "Recovery is suppressed": the
+        # task and its failure are in concurrentExceptions.
+        task = newest.task_name or next((c.task_name for c in newest.concurrent_exceptions if c.task_name), None)
+        endpoint = newest.endpoint or next((c.endpoint for c in newest.concurrent_exceptions if c.endpoint), None)
+        cause = _root_cause(trace) or next((_first_line(c.stacktrace) for c in newest.concurrent_exceptions
+                                            if c.stacktrace), None)
+        return ExceptionInfo(name, _first_line(trace) or name, newest.timestamp, task or None, cause, endpoint,
+                             SUPPRESSED in trace)
+    root = parsed.root_exception
+    if root and root.strip():
+        return ExceptionInfo(_split_exception(root)[0], _first_line(root), parsed.timestamp, None, _root_cause(root))
     return None
+
+
+def failure_times(body: Any) -> list[int]:
+    """When each failure in the exception history happened (epoch ms, newest first; the history is capped)."""
+    try:
+        parsed = JobExceptions.model_validate(body)
+    except ValidationError:
+        return []
+    entries = parsed.exception_history.entries if parsed.exception_history else []
+    return sorted((e.timestamp for e in entries if e.timestamp), reverse=True)
 
 
 def parse_last_checkpoint(body: Any) -> CheckpointInfo | None:
     """`latest.completed` of CheckpointingStatistics, with the completed/failed counts."""
-    if not isinstance(body, dict):
+    try:
+        stats = CheckpointingStatistics.model_validate(body)
+    except ValidationError:
         return None
-    latest = body.get("latest")
-    completed = latest.get("completed") if isinstance(latest, dict) else None
-    if not isinstance(completed, dict) or _int(completed.get("id")) is None:
+    completed = stats.latest.completed
+    if completed is None:
         return None
-    counts = field_of(body.get("counts"), dict)
     return CheckpointInfo(
-        id=_int(completed.get("id")) or 0, status=str(completed.get("status", "COMPLETED")),
-        trigger_timestamp=_int(completed.get("trigger_timestamp")),
-        latest_ack_timestamp=_int(completed.get("latest_ack_timestamp")),
-        duration_ms=_int(completed.get("end_to_end_duration")), state_size=_int(completed.get("state_size")),
-        completed_total=_int(counts.get("completed")), failed_total=_int(counts.get("failed")),
+        id=completed.id, status=completed.status, trigger_timestamp=completed.trigger_timestamp,
+        latest_ack_timestamp=completed.latest_ack_timestamp, duration_ms=completed.end_to_end_duration,
+        state_size=completed.state_size, completed_total=stats.counts.completed, failed_total=stats.counts.failed,
     )
 
 
@@ -136,11 +182,6 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-def field_of(value: Any, kind: type) -> Any:
-    """`value` if it has the expected JSON type, else an empty one (a missing field is not a crash)."""
-    return value if isinstance(value, kind) else kind()
-
-
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -156,5 +197,3 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _str_or_none(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None

@@ -16,11 +16,8 @@ if TYPE_CHECKING:
 
 def answer(deps: Deps, inv: Invocation, inc: Incident | None, summary: str, text: str,
            files: Sequence[tuple[str, str]] = ()) -> Reply:
-    """Redacted text (and files): posted in the thread and recorded on the timeline, or ephemeral."""
-    safe_text = deps.redactor.text(text)
-    # SlackReplier uploads files as given: traces and container logs may hold secrets.
-    safe_files = [(name, deps.redactor.text(content)) for name, content in files]
+    """Posted in the thread and recorded on the timeline, or ephemeral (redacted on the way to Slack)."""
     if inc is None:
-        return Reply(text=safe_text + "\n" + ephemeral_footer(safe_files))
+        return Reply(text=text + "\n" + ephemeral_footer(files))
     record_command(deps, inc, inv, summary)
-    return thread_reply(inc, safe_text, files=safe_files)
+    return thread_reply(inc, text, files=list(files))

@@ -9,7 +9,7 @@ from bot.commands.registry import Invocation, Reply, Subcommand, lookup
 from bot.errors import DataflowError
 from bot.log import get_logger
 from bot.metrics import RUNBOOK_STEPS
-from bot.reply import SlackReplier, user_message
+from bot.reply import SlackReplier, redacted, user_message
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-def dispatch(deps: Deps, inv: Invocation, ack: Callable[[Reply], None], replier: SlackReplier) -> None:
+def dispatch(deps: Deps, inv: Invocation, ack_with: Callable[[Reply], None], replier: SlackReplier) -> None:
+    def ack(reply: Reply) -> None:
+        ack_with(redacted(reply, deps.redactor))
+
     try:
         sub, args = lookup(inv.words)
     except DataflowError as exc:

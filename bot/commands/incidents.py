@@ -19,4 +19,4 @@ def run_incidents(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
         raise UserInputError("`incidents` takes no arguments.", "Try `/dataflow incidents`.")
     channel = deps.settings.incident_channel or inv.channel_id
     found = deps.store.incidents(channel, limit=INCIDENTS_SHOWN)
-    return Reply(text=deps.redactor.text(incidents_text(found, deps.settings.display_tz)))
+    return Reply(text=incidents_text(found, deps.settings.display_tz))

@@ -41,5 +41,5 @@ def run_postmortem(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     checks = verified_checks(export.facts)
     text = summary_text(inc.id, inc.title, inc.status, sum(c.ok for c in checks), len(checks))
     blocks = summary_blocks(inc.id, summary_lines(export), export.filename, len(export.facts.events))
-    return thread_reply(inc, deps.redactor.text(text), blocks, files=[(export.filename, export.markdown)],
+    return thread_reply(inc, text, blocks, files=[(export.filename, export.markdown)],
                         kind="postmortem")

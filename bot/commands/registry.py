@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from bot.blocks.common import escape
 from bot.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def lookup(words: list[str]) -> tuple[Subcommand, list[str]]:
     if name not in REGISTRY:
         known = ", ".join(f"`{n}`" for n in sorted(REGISTRY))
         raise UserInputError(
-            f"Unknown subcommand `{words[0]}`.", f"Known subcommands: {known}. Try `/dataflow help`."
+            f"Unknown subcommand `{escape(words[0][:60])}`.", f"Known subcommands: {known}. Try `/dataflow help`."
         )
     return REGISTRY[name], words[1:]
 

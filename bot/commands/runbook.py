@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.blocks.common import escape
 from bot.blocks.postmortem import postmortem_button
 from bot.blocks.runbook import checklist_blocks
 from bot.commands.registry import Invocation, Reply, subcommand
@@ -26,7 +27,7 @@ def run_runbook(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
         raise UserInputError("Which runbook?", f"Runbooks: {names}. Example: `/dataflow runbook schema-drift`.")
     book = books.get(rest[0])
     if book is None:
-        raise NotFoundError(f"Unknown runbook `{rest[0][:60]}`.", "Runbooks: " + ", ".join(sorted(books)) + ".")
+        raise NotFoundError(f"Unknown runbook `{escape(rest[0][:60])}`.", "Runbooks: " + ", ".join(sorted(books)) + ".")
     record_command(deps, inc, inv, f"posted the {book.name} runbook")
     blocks = [*checklist_blocks(book, inc.id), postmortem_button(inc.id)]
     return thread_reply(inc, f"Runbook: {book.title}", blocks,

@@ -1,4 +1,4 @@
-"""`/dataflow status [connector]`: Kafka Connect connectors and the lineage's Flink jobs, asked live."""
+"""`/dataflow status [connector]`: Kafka Connect connectors, Flink jobs and what discovery found, asked live."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.clients.connect import ConnectorStatus, check_name
 from bot.commands.answer import answer
 from bot.commands.registry import Invocation, Reply, subcommand
 from bot.commands.target import resolve_incident
+from bot.discovery import Discovery, discover
 from bot.errors import BackendError, NotFoundError, UserInputError
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ def run_status(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     connector = check_name(rest[0]) if rest else None
     items = connector_items(deps, connector)
     if connector is None:
-        items += flink_items(deps)
+        found = discover(deps.settings)
+        items += flink_items(deps, found) + discovery_items(found)
     text, files = combine(items)
     return answer(deps, inv, inc, f"status {connector or ''}".strip(), text, files)
 
@@ -54,24 +56,35 @@ def named(statuses: dict[str, ConnectorStatus], name: str) -> ConnectorStatus:
     return statuses[name]
 
 
-def lineage_jobs(deps: Deps) -> list[str]:
-    return list(dict.fromkeys(job for p in deps.lineage.pipelines for job in p.flink_jobs))
+def known_jobs(deps: Deps, found: Discovery) -> list[str]:
+    """The jobs the pipeline file names, then every other job Flink runs or ran."""
+    named = [job for p in deps.lineage.pipelines for job in p.flink_jobs]
+    return list(dict.fromkeys([*named, *found.job_names()]))
 
 
-def flink_items(deps: Deps) -> list[Enrichment]:
-    """The newest run of every Flink job the lineage names; a job with no run is said so."""
+def flink_items(deps: Deps, found: Discovery) -> list[Enrichment]:
+    """The newest run of every known Flink job; a job the pipeline file names but Flink lacks is said so."""
     client = flink_client(deps.settings)
     if client is None:
         return [not_configured("Flink", "FLINK_URL")]
-    names = lineage_jobs(deps)
+    names = known_jobs(deps, found)
     if not names:
-        return [Enrichment("flink", ":grey_question: *Flink*: the pipeline file names no Flink job.")]
+        return [Enrichment("flink", ":grey_question: *Flink*: no job runs, and the pipeline file names none.")]
     try:
         with client:
-            found = client.find_jobs(names)
+            healths = client.find_jobs(names)
     except BackendError as exc:
         return [Enrichment("flink", failure_text(exc.backend, exc.where, exc.reason))]
-    seen = {job.name for job in found}
+    seen = {job.name for job in healths}
     missing = [Enrichment("flink", f":grey_question: *Flink*: no job named `{escape(n)}`.")
                for n in names if n not in seen]
-    return [flink_text(job, deps.settings.display_tz) for job in found] + missing
+    return [flink_text(job, deps.settings.display_tz) for job in healths] + missing
+
+
+def discovery_items(found: Discovery) -> list[Enrichment]:
+    """What the incidents' scope is discovered from: connectors -> tables/topics, Flink jobs."""
+    lines = found.summary()
+    if not lines:
+        return []
+    return [Enrichment("discovery", ":compass: *Discovered* (what an incident's scope is found from)\n"
+                                    + "\n".join(f"• {escape(line)}" for line in lines))]

@@ -19,37 +19,29 @@ from bot.postmortem import record_forensics
 from bot.schema.baseline import BaselineStore
 from bot.schema.render import render_diff_text
 from bot.schema.report import build_report, report_text
+from bot.scope import Scope, incident_scope
 
 log = get_logger(__name__)
-Enricher = Callable[[Deps, Incident], list[Enrichment]]
+Enricher = Callable[[Deps, Incident, Scope], list[Enrichment]]
 FORENSICS_LOOKBACK_SECONDS = 24 * 3600   # the drift usually happened shortly before the alert
 LOG_PATTERN = "schema"
 
 
-def incident_connectors(deps: Deps, inc: Incident) -> list[str]:
-    pipeline = deps.lineage.by_name(inc.pipeline) if inc.pipeline else None
-    if pipeline and pipeline.connectors:
-        return list(pipeline.connectors)
-    return [inc.labels["connector"]] if inc.labels.get("connector") else []
+def _notes(scope: Scope, about: str, title: str, known: bool) -> list[Enrichment]:
+    return [Enrichment(about, f":grey_question: *{title}*: {text}.") for text in scope.notes_about(about, known)]
 
 
-def incident_jobs(deps: Deps, inc: Incident) -> list[str]:
-    pipeline = deps.lineage.by_name(inc.pipeline) if inc.pipeline else None
-    if pipeline and pipeline.flink_jobs:
-        return list(pipeline.flink_jobs)
-    return [v for k in ("job_name", "flink_job") if (v := inc.labels.get(k))]
-
-
-def enrich_connect(deps: Deps, inc: Incident) -> list[Enrichment]:
+def enrich_connect(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
     client = connect_client(deps.settings)
     if client is None:
         return [Enrichment("connect", ":grey_question: *Kafka Connect*: not configured (set CONNECT_URL).")]
-    names = incident_connectors(deps, inc)
-    if not names:
-        return [Enrichment("connect", ":grey_question: *Kafka Connect*: no connector is known for this incident "
-                                      "(no `connector` label, and the pipeline file names none).")]
+    notes = _notes(scope, "connect", "Kafka Connect", bool(scope.connectors))
+    if not scope.connectors:
+        return notes or [Enrichment("connect", ":grey_question: *Kafka Connect*: no connector is known for this "
+                                               "incident (no `connector` label, no pipeline file entry, and no "
+                                               "connector captures its tables).")]
     with client:
-        return [_one_connector(client, name) for name in names]
+        return [_one_connector(client, name) for name in scope.connectors] + notes
 
 
 def _one_connector(client: object, name: str) -> Enrichment:
@@ -59,54 +51,44 @@ def _one_connector(client: object, name: str) -> Enrichment:
         return Enrichment("connect", f":grey_question: *Kafka Connect*: connector `{name}` does not exist.")
 
 
-def enrich_flink(deps: Deps, inc: Incident) -> list[Enrichment]:
+def enrich_flink(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
     client = flink_client(deps.settings)
     if client is None:
         return [Enrichment("flink", ":grey_question: *Flink*: not configured (set FLINK_URL).")]
-    names = incident_jobs(deps, inc)
-    if not names:
-        return [Enrichment("flink", ":grey_question: *Flink*: no job is known for this incident.")]
+    notes = _notes(scope, "flink", "Flink", bool(scope.flink_jobs))
+    if not scope.flink_jobs:
+        return notes or [Enrichment("flink", ":grey_question: *Flink*: no job is known for this incident.")]
     results = []
     with client:
-        for name in names:
+        for name in scope.flink_jobs:
             try:
                 results.append(flink_text(client.job_health(name), deps.settings.display_tz))
             except NotFoundError:
                 results.append(Enrichment("flink", f":grey_question: *Flink*: no job named `{name}`."))
-    return results
+    return results + notes
 
 
-def incident_tables(deps: Deps, inc: Incident) -> list[str]:
-    pipeline = deps.lineage.by_name(inc.pipeline) if inc.pipeline else None
-    if pipeline:
-        return list(pipeline.tables)
-    table = inc.labels.get("table")
-    return [table] if table and table in deps.lineage.watched_tables() else []
-
-
-def enrich_schema(deps: Deps, inc: Incident) -> list[Enrichment]:
+def enrich_schema(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
     mysql_url = deps.settings.mysql_url.get_secret_value() if deps.settings.mysql_url else ""
     if not mysql_url:
         return [Enrichment("schema", ":grey_question: *MySQL*: not configured (set MYSQL_URL).")]
-    tables = incident_tables(deps, inc)
-    if not tables:
-        return [Enrichment("schema", ":grey_question: *Schema*: no watched table is known for this incident.")]
+    if not scope.tables:
+        return [Enrichment("schema", ":grey_question: *Schema*: no table is known for this incident.")]
     since = datetime.fromtimestamp(inc.opened_at - FORENSICS_LOOKBACK_SECONDS, UTC)
     store = baseline_store(deps.settings, deps.store.r)
-    return [_schema_one(mysql_url, store, deps, inc.id, table, since) for table in tables]
+    return [_schema_one(mysql_url, store, deps, inc.id, table, since, scope) for table in scope.tables]
 
 
 def _schema_one(mysql_url: str, store: BaselineStore, deps: Deps, inc_id: str, table: str,
-                since: datetime) -> Enrichment:
-    report = build_report(mysql_url, store, deps.lineage, table, since)
+                since: datetime, scope: Scope) -> Enrichment:
+    report = build_report(mysql_url, store, deps.lineage, table, since, also=scope.tables)
     if report.forensics is not None:
         record_forensics(deps.store, inc_id, report.forensics)   # the postmortem's root cause
     return Enrichment("schema", report_text(report, render_diff_text(report.diff)))
 
 
-def enrich_logs(deps: Deps, inc: Incident) -> list[Enrichment]:
-    pipeline = deps.lineage.by_name(inc.pipeline) if inc.pipeline else None
-    services = list(pipeline.log_services) if pipeline else ["connect"]
+def enrich_logs(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
+    services = scope.log_services
     logs = ContainerLogs(deps.settings.docker_host, timeout=deps.settings.enrich_timeout_seconds)
     results = []
     try:
@@ -127,17 +109,18 @@ BACKEND_NAMES = {"connect": "Kafka Connect", "flink": "Flink", "schema": "MySQL"
 def enrich_incident(deps: Deps, poster: ThreadPoster, inc: Incident, entry_id: str) -> None:
     """One reply per backend; a backend that fails or hangs gives a line saying which, where and why."""
     timeout = deps.settings.enrich_timeout_seconds + 1.0
+    scope = incident_scope(deps, inc)       # discovery is cached, bounded and never raises
     with ThreadPoolExecutor(max_workers=len(ENRICHERS), thread_name_prefix="enrich") as pool:
-        futures = {name: pool.submit(_timed, name, fn, deps, inc) for name, fn in ENRICHERS.items()}
+        futures = {name: pool.submit(_timed, name, fn, deps, inc, scope) for name, fn in ENRICHERS.items()}
         wait(futures.values(), timeout=timeout)
         for name, future in futures.items():
             for i, item in enumerate(_results(deps, name, future, timeout)):
                 _post(deps, poster, inc, f"enrich:{name}:{i}:{entry_id}", item)
 
 
-def _timed(name: str, fn: Enricher, deps: Deps, inc: Incident) -> list[Enrichment]:
+def _timed(name: str, fn: Enricher, deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
     with ENRICHMENT.labels(name, "any").time():
-        return fn(deps, inc)
+        return fn(deps, inc, scope)
 
 
 def _results(deps: Deps, name: str, future: Future[list[Enrichment]], timeout: float) -> list[Enrichment]:
@@ -160,10 +143,9 @@ def _where(deps: Deps, name: str) -> str:
 
 
 def _post(deps: Deps, poster: ThreadPoster, inc: Incident, kind: str, item: Enrichment) -> None:
-    text = deps.redactor.text(item.text)
-    ts = poster.reply(inc, kind, text)
+    ts = poster.reply(inc, kind, item.text)
     if item.file and not deps.store.post_ts(inc.id, kind + ":file"):
         name, content = item.file
         deps.slack.files_upload_v2(channel=inc.channel, thread_ts=inc.root_ts, filename=name, title=name,
-                                   content=deps.redactor.text(content))
+                                   content=content)
         deps.store.record_post(inc.id, kind + ":file", ts)

@@ -26,7 +26,6 @@ class Fold(BaseModel):
     reopened: bool = False
     new_alerts: list[AlertState] = Field(default_factory=list)       # a new alert joined the thread
     resolved_alerts: list[AlertState] = Field(default_factory=list)
-    repeats: int = 0
     all_resolved_now: bool = False
 
 
@@ -107,8 +106,7 @@ def _apply_alert(store: Store, fold: Fold, alert: AMAlert, now: float) -> None:
             inc.labels.setdefault(k, v)
     if alert.status == "firing":
         if known and known.status == "firing":
-            known.count += 1
-            fold.repeats += 1
+            known.count += 1   # the root message shows the count
             return
         if known and known.status == "resolved" and known.starts_at == alert.startsAt:
             return  # a stale firing delivered after its resolve (retries interleave)

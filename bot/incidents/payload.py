@@ -14,16 +14,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.pipeline import Lineage
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
+RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+# Alertmanager's webhook nests four levels (notification > alerts > alert > labels); anything much
+# deeper is not from Alertmanager, and walking it must never cost a recursion.
+MAX_DEPTH = 8
 
 
 class AMAlert(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Strict: Alertmanager sends strings where strings belong; a number there is not Alertmanager.
+    model_config = ConfigDict(extra="allow", strict=True)
 
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: str
-    endsAt: str = ZERO_TIME
+    startsAt: str = Field(pattern=RFC3339)
+    endsAt: str = Field(default=ZERO_TIME, pattern=RFC3339)
     generatorURL: str = ""
     fingerprint: str = Field(min_length=1, max_length=64)
 
@@ -42,7 +47,7 @@ class AMAlert(BaseModel):
 
 
 class AMNotification(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     version: Literal["4"]
     groupKey: str
@@ -60,11 +65,39 @@ class InvalidPayload(ValueError):
     """A notification that will never be valid: answer 4xx so that Alertmanager does not retry it."""
 
 
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unstorable(raw: object) -> str | None:
+    """Why a parsed body cannot be stored as it is (too deep, not valid Unicode), or None. Iterative."""
+    stack: list[tuple[object, str, int]] = [(raw, "body", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"{where}: nested deeper than {MAX_DEPTH} levels (Alertmanager sends 4)"
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{where}: invalid Unicode (a lone surrogate escape such as \\ud800)"
+        elif isinstance(value, dict):
+            stack += [(k, f"{where} (a key)", depth + 1) for k in value]
+            stack += [(v, f"{where}.{k}"[:120], depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, f"{where}.{i}", depth + 1) for i, v in enumerate(value)]
+    return None
+
+
 def parse_notification(body: bytes) -> AMNotification:
     try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidPayload(f"body is not JSON: {exc}") from exc
+        raw = json.loads(body, parse_constant=_no_constants)
+    except RecursionError as exc:
+        raise InvalidPayload(f"body is nested deeper than {MAX_DEPTH} levels (Alertmanager sends 4)") from exc
+    except ValueError as exc:  # not JSON, not UTF-8, NaN/Infinity, an integer of thousands of digits
+        raise InvalidPayload(f"body is not JSON: {str(exc)[:200]}") from exc
+    if (problem := _unstorable(raw)) is not None:
+        raise InvalidPayload(problem)
     if not isinstance(raw, dict):
         raise InvalidPayload("body must be a JSON object (Alertmanager webhook, version 4)")
     if raw.get("version") != "4":

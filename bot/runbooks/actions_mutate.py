@@ -8,22 +8,25 @@ from bot.backends import baseline_store, require_connect
 from bot.blocks.common import escape
 from bot.clients.connect import ConnectClient, ConnectorStatus
 from bot.clients.mysql import connect
+from bot.debezium import TraceDiagnosis, classify_trace
 from bot.errors import ApprovalError, UserInputError
 from bot.runbooks.actions import Outcome, Plan, action
 from bot.runbooks.actions_read import mysql_url
 from bot.runbooks.context import StepContext
+from bot.runbooks.skip_risk import record_skip_risk
 from bot.schema.diff import diff_schemas
 from bot.schema.drill import DEFAULT_TYPE, add_column_ddl, drop_column_ddl
 from bot.schema.model import split_table
 from bot.schema.report import live_schema, watched_table
 from bot.schema.revert import Refusal, RevertPlan, execute_revert, plan_for_column, precheck
+from bot.urls import without_userinfo
 
 RESTART_TIMEOUT_S = 60.0
 
 
 # -- revert a drifted column -----------------------------------------------------------------------
 def plan_drop_column(ctx: StepContext, params: dict[str, str]) -> Plan:
-    db, table = watched_table(ctx.deps.lineage, params["table"])
+    db, table = watched_table(ctx.deps.lineage, params["table"], ctx.scope.tables)
     baseline = baseline_store(ctx.deps.settings, ctx.deps.store.r).get(f"{db}.{table}")
     conn = connect(mysql_url(ctx))
     try:
@@ -66,7 +69,7 @@ def drop_column(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> 
 
 # -- accept the drift as the new baseline -----------------------------------------------------------
 def plan_accept(ctx: StepContext, params: dict[str, str]) -> Plan:
-    db, table = watched_table(ctx.deps.lineage, params["table"])
+    db, table = watched_table(ctx.deps.lineage, params["table"], ctx.scope.tables)
     store = baseline_store(ctx.deps.settings, ctx.deps.store.r)
     conn = connect(mysql_url(ctx))
     try:
@@ -109,7 +112,7 @@ def _client(ctx: StepContext) -> ConnectClient:
 def plan_restart(ctx: StepContext, params: dict[str, str]) -> Plan:
     with _client(ctx) as client:
         status = client.status(params["connector"])
-    url = ctx.deps.settings.connect_url
+    url = without_userinfo(ctx.deps.settings.connect_url or "")
     return Plan(f"Restart connector `{status.name}` and its failed tasks",
                 f"POST {url}/connectors/{status.name}/restart?includeTasks=true&onlyFailed=true",
                 [f"now: {status.summary()}"], {"connector": status.name})
@@ -119,16 +122,29 @@ def plan_resume(ctx: StepContext, params: dict[str, str]) -> Plan:
     with _client(ctx) as client:
         status = client.status(params["connector"])
     return Plan(f"Resume connector `{status.name}`",
-                f"PUT {ctx.deps.settings.connect_url}/connectors/{status.name}/resume",
+                f"PUT {without_userinfo(ctx.deps.settings.connect_url or '')}/connectors/{status.name}/resume",
                 [f"now: {status.summary()}"], {"connector": status.name})
 
 
 @action("connect.restart", mutating=True, plan=plan_restart)
 def restart_connector(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
     assert plan is not None
+    name = plan.data["connector"]
     with _client(ctx) as client:
-        started = client.restart(plan.data["connector"], include_tasks=True, only_failed=True)
-        return _wait_running(ctx, client, plan.data["connector"], started)
+        failed_on = [d for d in (classify_trace(t.trace) for t in client.status(name).failed_tasks) if d.on_change_event]
+        started = client.restart(name, include_tasks=True, only_failed=True)
+        outcome = _wait_running(ctx, client, name, started)
+    return _with_skip_warning(ctx, name, failed_on[0], outcome) if failed_on else outcome
+
+
+def _with_skip_warning(ctx: StepContext, name: str, failure: TraceDiagnosis, outcome: Outcome) -> Outcome:
+    """RUNNING again after failing on a change event: say the event may have been skipped, and remember it
+    for validate-data and the postmortem (reference/real-stack, difference 10)."""
+    warning = (f":warning: It had failed on a change event ({failure.title}). Debezium may have resumed *past* "
+               "that event: the change can be missing downstream. Validate the data against the source before "
+               "calling this clean.")
+    record_skip_risk(ctx.deps, ctx.incident, name, failure.title)
+    return Outcome(outcome.ok, f"{outcome.text}\n{warning}")
 
 
 @action("connect.resume", mutating=True, plan=plan_resume)
@@ -160,14 +176,14 @@ def _wait_running(ctx: StepContext, client: ConnectClient, name: str, started: C
 
 # -- the chaos drill ----------------------------------------------------------------------------------
 def plan_drill_create(ctx: StepContext, params: dict[str, str]) -> Plan:
-    db, table = watched_table(ctx.deps.lineage, params["table"])
+    db, table = watched_table(ctx.deps.lineage, params["table"], ctx.scope.tables)
     live = _live(ctx, f"{db}.{table}")
     sql = add_column_ddl(live, params.get("column") or "unexpected_field", params.get("type") or DEFAULT_TYPE)
     return Plan(f"Drill: add an unexpected column to `{db}.{table}`", sql, [], {"sql": sql})
 
 
 def plan_drill_revert(ctx: StepContext, params: dict[str, str]) -> Plan:
-    db, table = watched_table(ctx.deps.lineage, params["table"])
+    db, table = watched_table(ctx.deps.lineage, params["table"], ctx.scope.tables)
     baseline = baseline_store(ctx.deps.settings, ctx.deps.store.r).get(f"{db}.{table}")
     if baseline is None:
         raise ApprovalError(f"No baseline for {db}.{table}: refusing to drop a column that may be legitimate.")

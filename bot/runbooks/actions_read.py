@@ -15,10 +15,13 @@ from bot.clients.mysql import connect
 from bot.errors import BackendError, ConfigError, UserInputError
 from bot.runbooks.actions import Outcome, Plan, action
 from bot.runbooks.context import StepContext
+from bot.runbooks.skip_risk import skip_risks
 from bot.schema.render import render_diff_text
 from bot.schema.report import build_report, report_text
 
 MAX_ROWS = 20
+
+POLL_SECONDS = 3.0  # check-flink asks the JobManager this often while it waits
 
 
 def mysql_url(ctx: StepContext) -> str:
@@ -79,7 +82,7 @@ def logs_grep(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Ou
 @_guard
 def schema_diff(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
     store = baseline_store(ctx.deps.settings, ctx.deps.store.r)
-    report = build_report(mysql_url(ctx), store, ctx.deps.lineage, params["table"])
+    report = build_report(mysql_url(ctx), store, ctx.deps.lineage, params["table"], also=ctx.scope.tables)
     return Outcome(report.diff.verdict == "none", report_text(report, render_diff_text(report.diff)))
 
 
@@ -94,25 +97,26 @@ def flink_status(ctx: StepContext, params: dict[str, str], plan: Plan | None) ->
 @action("flink.healthy")
 @_guard
 def flink_healthy(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
-    """RUNNING, and restarts no longer climbing: numRestarts sampled twice, `window` seconds apart."""
-    window = float(params.get("window") or 5)
+    """Healthy means RUNNING for a while with no failure since (state, timestamps, exception history;
+    not numRestarts, which lags). Polls for up to `window` seconds, so a job that just restarted after
+    the fix gets the time to prove it."""
+    deadline = time.monotonic() + float(params.get("window") or 90)
     with require_flink(ctx.deps.settings) as client:
-        first = client.job_health(params["job"])
-        time.sleep(window)
-        second = client.job_health(params["job"])
-    climbing = (first.num_restarts or 0) < (second.num_restarts or 0)
-    ok = second.state == "RUNNING" and not climbing
-    mark = ":white_check_mark:" if ok else ":x:"
-    trend = f"restarts {first.num_restarts} → {second.num_restarts} over {window:.0f} s"
-    return Outcome(ok, f"{mark} Flink `{escape(second.name)}`: *{second.state}*, {trend}"
-                       + ("" if ok else " — not healthy yet"))
+        job = client.job_health(params["job"])
+        while not job.healthy and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            job = client.job_health(params["job"])
+    summary = job.verdict.summary() if job.verdict else job.state
+    mark = ":white_check_mark:" if job.healthy else ":x:"
+    return Outcome(job.healthy, f"{mark} Flink `{escape(job.name)}`: {escape(summary)}"
+                                + ("" if job.healthy else " — not healthy"))
 
 
 @action("data.validate")
 @_guard
 def data_validate(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
     """The pipeline's validation queries, in a READ ONLY transaction: they cannot write."""
-    queries = ctx.pipeline.validation_queries if ctx.pipeline else []
+    queries = ctx.scope.validation_queries
     if not queries:
         raise UserInputError("This pipeline has no validation queries.",
                              "Add `validation_queries` to it in PIPELINE_FILE.")
@@ -122,7 +126,11 @@ def data_validate(ctx: StepContext, params: dict[str, str], plan: Plan | None) -
     finally:
         conn.close()
     ok = all(not line.startswith(":x:") for line in lines)
-    return Outcome(ok, "*Data validation*\n" + "\n".join(lines))
+    risks = skip_risks(ctx.deps.store.events(ctx.incident.id))
+    lines += [f":warning: `{escape(name)}` went RUNNING again after failing on a change event ({escape(why)}): "
+              "counts cannot show one skipped change. Compare the rows changed during the incident with the "
+              "sink by key before calling this clean." for name, why in risks.items()]
+    return Outcome(ok and not risks, "*Data validation*\n" + "\n".join(lines))
 
 
 def _run_read_only(conn: pymysql.Connection[Any], sql: str) -> str:

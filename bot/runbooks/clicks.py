@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.blocks.common import escape
 from bot.blocks.runbook import parse_step_value
 from bot.commands.registry import Reply
 from bot.errors import NotFoundError
@@ -22,7 +23,7 @@ def click_step(deps: Deps, value: str, user: str, action_ts: str, replier: Slack
         incident_id, step_id = parse_step_value(value)
         inc = deps.store.incident(incident_id)
         if inc is None:
-            raise NotFoundError(f"Unknown incident {incident_id[:20]}.")
+            raise NotFoundError(f"Unknown incident {escape(incident_id[:20])}.")
         book, step = choose_step(runbooks(), step_id, [a.alertname for a in inc.alerts.values()])
         deps.store.add_event(inc.id, TimelineEvent(ts=float(action_ts or 0) or 0.0, kind="command", actor=user,
                                                    text=f"clicked {step.id} (via button)",

@@ -1,4 +1,4 @@
-"""What a step runs with: the incident, its pipeline, and the step's parameters filled in from both."""
+"""What a step runs with: the incident, its scope, and the step's parameters filled in from both."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import UserInputError
 from bot.models import Incident
-from bot.pipeline import Pipeline
+from bot.scope import Scope
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -23,21 +23,14 @@ POSITIONAL = ("column",)
 class StepContext:
     deps: Deps
     incident: Incident
-    pipeline: Pipeline | None
+    scope: Scope
     user: str
     args: list[str] = field(default_factory=list)
 
     def variables(self) -> dict[str, str]:
         """Values a step's params may use: {incident} {table} {connector} {job} {topic} {column}…"""
-        p, labels = self.pipeline, self.incident.labels
-        found = {
-            "incident": self.incident.id,
-            "table": (p.tables[0] if p and p.tables else labels.get("table", "")),
-            "connector": (p.connectors[0] if p and p.connectors else labels.get("connector", "")),
-            "job": (p.flink_jobs[0] if p and p.flink_jobs else labels.get("job_name", "")),
-            "topic": (p.topics[0] if p and p.topics else labels.get("topic", "")),
-            "service": (p.log_services[0] if p and p.log_services else "connect"),
-        }
+        found = {"incident": self.incident.id,
+                 **{kind: self.scope.first(kind) for kind in ("table", "connector", "job", "topic", "service")}}
         found.update(self.named_args())
         return {k: v for k, v in found.items() if v}
 
@@ -45,7 +38,7 @@ class StepContext:
         """`name=value`, a watched `db.table`, and the rest positionally (POSITIONAL)."""
         named: dict[str, str] = {}
         rest = []
-        watched = self.deps.lineage.watched_tables() if self.deps is not None else []
+        watched = [*(self.deps.lineage.watched_tables() if self.deps is not None else []), *self.scope.tables]
         for arg in self.args:
             key, sep, value = arg.partition("=")
             if sep and key in ("table", "connector", "job", "column", "service", "pattern"):
@@ -66,14 +59,9 @@ class StepContext:
                 return ""
             if name not in values:
                 hint = (f"Pass it: `/dataflow run {step_id} <{name}>`." if name in POSITIONAL
-                        else "Name the pipeline's " + name + " in PIPELINE_FILE.")
+                        else f"Pass it: `/dataflow run {step_id} {name}=<value>`, or name the pipeline's {name} "
+                             "in PIPELINE_FILE.")
                 raise UserInputError(f"Step `{step_id}` needs a {name}, and this incident gives none.", hint)
             return values[name]
 
         return {key: _VAR.sub(fill, template) for key, template in params.items()}
-
-
-def pipeline_of(deps: Deps, incident: Incident) -> Pipeline | None:
-    if incident.pipeline:
-        return deps.lineage.by_name(incident.pipeline)
-    return deps.lineage.for_labels(incident.labels)

@@ -6,14 +6,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks.incident import incident_metadata
-from bot.blocks.runbook import approval_blocks, approval_text
-from bot.errors import ApprovalError
+from bot.errors import ApprovalError, UserInputError
 from bot.metrics import RUNBOOK_STEPS
 from bot.models import Incident, TimelineEvent
 from bot.runbooks.actions import ACTIONS, Outcome, Plan
-from bot.runbooks.approvals import Approval, Approvals
-from bot.runbooks.context import StepContext, pipeline_of
+from bot.runbooks.approvals import Approvals, Request, new_id
+from bot.runbooks.context import StepContext
 from bot.runbooks.model import Runbook, Step
+from bot.runbooks.sync import sync_run, where_is
+from bot.scope import incident_scope
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -24,19 +25,18 @@ def event(deps: Deps, inc: Incident, kind: Any, text: str, actor: str, source: s
                                                source_id=source, data=data))
 
 
-def audit(deps: Deps, what: str, a: Approval, user: str, detail: str = "") -> None:
+def audit(deps: Deps, what: str, a: Request, user: str, detail: str = "") -> None:
     deps.store.audit(event=what, approval_id=a.id, incident=a.incident_id, step=a.step, user=user,
                      requester=a.requester, action_hash=a.action_hash, detail=detail, at=f"{time.time():.3f}")
 
 
 def post_in_thread(deps: Deps, inc: Incident, text: str, blocks: list[dict[str, Any]] | None = None,
                    files: list[tuple[str, str]] | None = None, kind: str = "step") -> str:
-    resp = deps.slack.chat_postMessage(channel=inc.channel, thread_ts=inc.root_ts, text=deps.redactor.text(text),
-                                       blocks=deps.redactor.any(blocks) if blocks else None,
+    resp = deps.slack.chat_postMessage(channel=inc.channel, thread_ts=inc.root_ts, text=text, blocks=blocks,
                                        metadata=incident_metadata(inc.id, kind))
     for name, content in files or []:
         deps.slack.files_upload_v2(channel=inc.channel, thread_ts=inc.root_ts, filename=name, title=name,
-                                   content=deps.redactor.text(content))
+                                   content=content)
     return str(resp["ts"])
 
 
@@ -49,7 +49,7 @@ def request_step(deps: Deps, inc: Incident, book: Runbook, step: Step, user: str
 
     Returns a short confirmation for the requester.
     """
-    ctx = StepContext(deps, inc, pipeline_of(deps, inc), user, args)
+    ctx = StepContext(deps, inc, incident_scope(deps, inc), user, _drill_allowed(inc, step, args))
     params = ctx.resolve(step.params, step.id)
     if step.kind == "read":
         outcome = ACTIONS[step.action].run(ctx, params, None)
@@ -70,18 +70,36 @@ def _request_approval(deps: Deps, ctx: StepContext, book: Runbook, step: Step, p
     plan = plan_step(ctx, step, params)
     ttl = (step.approval.ttl_seconds if step.approval else None) or deps.settings.approval_ttl_seconds
     now = time.time()
-    a = Approvals(deps.store.r).create(
-        incident_id=inc.id, runbook=book.name, step=step.id, params={**params, **plan.settled}, args=ctx.args, summary=plan.summary,
-        action_text=plan.action_text, action_hash=plan.action_hash, facts=plan.facts, requester=ctx.user,
-        created_at=now, expires_at=now + ttl, channel=inc.channel, thread_ts=inc.root_ts)
-    a.message_ts = post_in_thread(deps, inc, approval_text(a), approval_blocks(a, deps.settings.display_tz),
-                                  kind=f"approval:{a.id}")
-    Approvals(deps.store.r).save(a)
-    audit(deps, "requested", a, ctx.user, plan.action_text)
+    request = Request(
+        id=new_id(), incident_id=inc.id, runbook=book.name, step=step.id, params={**params, **plan.settled},
+        args=ctx.args, summary=plan.summary, action_text=plan.action_text, action_hash=plan.action_hash,
+        facts=plan.facts, requester=ctx.user, created_at=now, expires_at=now + ttl, channel=inc.channel,
+        thread_ts=inc.root_ts)
+    approval_id, created = Approvals(deps.store.r).create(request)   # audited "requested" in the same step
+    if not created:
+        return _already_requested(deps, approval_id, step)
     event(deps, inc, "approval_requested", f"{ctx.user} asked to run {step.id}: {plan.summary}", ctx.user,
-          f"approval:{a.id}:requested", approval_id=a.id, step=step.id, action=plan.action_text,
+          f"approval:{approval_id}:requested", approval_id=approval_id, step=step.id, action=plan.action_text,
           requester=ctx.user)
-    return f"Approval requested for `{step.id}` in the {inc.id} thread; another approver must approve it."
+    posted = sync_run(deps, approval_id)
+    later = "" if posted else " (Slack did not take the message yet; the bot posts it as soon as it can)"
+    return f"Approval requested for `{step.id}` in the {inc.id} thread{later}; another approver must approve it."
+
+
+def _already_requested(deps: Deps, approval_id: str, step: Step) -> str:
+    """One open request per (incident, step, exact action): a second click points to the first."""
+    open_one = Approvals(deps.store.r).get(approval_id)
+    where = where_is(deps, open_one) if open_one else "above in the thread"
+    return f"`{step.id}` already has an open approval request for this exact action: {where}. Approve or deny it there."
+
+
+def _drill_allowed(inc: Incident, step: Step, args: list[str]) -> list[str]:
+    """A drill step changes a table on purpose: in an open incident, only with an explicit `confirm`."""
+    if step.drill and inc.status == "open" and "confirm" not in args:
+        raise UserInputError(f"`{step.id}` is a chaos drill: it will change the table (an ALTER TABLE) while "
+                             f"{inc.id} is open.",
+                             f"If that is really what you want: `/dataflow run {step.id} confirm {inc.id}`.")
+    return [a for a in args if a != "confirm"] if step.drill else args
 
 
 def plan_step(ctx: StepContext, step: Step, params: dict[str, str]) -> Plan:

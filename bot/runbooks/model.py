@@ -9,6 +9,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.blocks.common import escape
 from bot.errors import ConfigError, NotFoundError
 
 DEFINITIONS = Path(__file__).parent / "definitions"
@@ -34,6 +35,9 @@ class Step(BaseModel):
     postcheck: str | None = None                        # an action name; runs after success
     approval: ApprovalPolicy | None = None
     description: str = ""
+    # A chaos drill step breaks the pipeline on purpose: never offered in an open incident's checklist,
+    # and run there only with an explicit `confirm` (bot/runbooks/engine.py).
+    drill: bool = False
 
     @model_validator(mode="after")
     def _mutating_steps_need_approval(self) -> Step:
@@ -91,7 +95,7 @@ def find_step(books: dict[str, Runbook], step_id: str) -> tuple[Runbook, Step]:
         if (step := book.step(step_id)) is not None:
             return book, step
     known = ", ".join(sorted({s.id for b in books.values() for s in b.steps}))
-    raise NotFoundError(f"Unknown step `{step_id}`.", f"Steps: {known}.")
+    raise NotFoundError(f"Unknown step `{escape(step_id[:60])}`.", f"Steps: {known}.")
 
 
 @functools.cache

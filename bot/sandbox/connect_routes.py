@@ -1,7 +1,12 @@
-"""REST routes of the Kafka Connect simulator (reference §2.1), plus its /metrics exposition."""
+"""REST routes of the Kafka Connect simulator (reference §2.1), plus its /metrics exposition.
+
+Bodies and messages are those Kafka Connect 3.9.0 answered (reference/real-stack/captures/connect);
+tests/contract runs the same assertions against this simulator and the real worker.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -9,13 +14,27 @@ from flask import Flask, Response, jsonify, request
 from bot.sandbox.connect_state import ConnectState, RestError, info_json
 
 RUNNING_METRIC = "kafka_connect_worker_connector_running_task_count"
-ROOT_INFO = {"version": "3.7.0", "commit": "2ae524ed625438c5", "kafka_cluster_id": "Q3Xb6_ZlRbKd0m0mUrYtPg"}
+ROOT_INFO = {"version": "3.9.0", "commit": "84caaa6e9da06435", "kafka_cluster_id": "Q3Xb6_ZlRbKd0m0mUrYtPg"}
 
 
 def error_response(code: int, message: str) -> Response:
     response = jsonify({"error_code": code, "message": message})
     response.status_code = code
     return response
+
+
+def unknown_path_response() -> Response:
+    """Jersey's 404 for a path no resource matches: the JSON body, but no Content-Type header."""
+    response = Response(json.dumps({"error_code": 404, "message": "HTTP 404 Not Found"}), status=404)
+    del response.headers["Content-Type"]
+    return response
+
+
+def task_configs(name: str, config: dict[str, str], tasks: int) -> list[dict[str, Any]]:
+    """GET /connectors/<c>/tasks: each task's config is the connector's plus `task.class`."""
+    task_class = config.get("connector.class", "") + "Task"
+    return [{"id": {"connector": name, "task": i}, "config": {**config, "task.class": task_class}}
+            for i in range(tasks)]
 
 
 def _empty(code: int) -> Response:
@@ -89,8 +108,7 @@ def register_routes(app: Flask, state: ConnectState, failed_metric: str) -> None
     @app.get(f"{base}/tasks")
     def tasks(name: str) -> Response:
         conn = state.get(name)
-        return jsonify([{"id": {"connector": name, "task": i}, "config": dict(conn.config)}
-                        for i in range(len(conn.tasks))])
+        return jsonify(task_configs(name, conn.config, len(conn.tasks)))
 
     @app.get(f"{base}/tasks/<int:task_id>/status")
     def task_status(name: str, task_id: int) -> Response:

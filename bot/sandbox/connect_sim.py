@@ -12,9 +12,9 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
-from bot.sandbox.connect_routes import error_response, register_routes
+from bot.sandbox.connect_routes import error_response, register_routes, unknown_path_response
 from bot.sandbox.connect_state import ConnectState, HealthCheck, RestError
 from bot.sandbox.server import BackgroundServer, SandboxService
 
@@ -146,5 +146,7 @@ class ConnectSimulator(SandboxService):
 
     @staticmethod
     def _http_error(exc: HTTPException) -> Response:
+        if isinstance(exc, NotFound):
+            return unknown_path_response()
         code = exc.code or 500
         return error_response(code, f"HTTP {code} {HTTPStatus(code).phrase}")

@@ -104,9 +104,11 @@ class ConnectState:
         return conn.tasks[task_id]
 
     def task_status(self, name: str, task_id: int) -> dict[str, Any]:
+        missing = "No status found for task {}"
         with self._lock:
-            conn = self.get(name, "No status found for connector {}")
-            return {"id": task_id, **self.task(name, task_id).to_json(conn.worker_id)}
+            if name not in self._connectors:
+                raise RestError(404, missing.format(f"{name}-{task_id}"))
+            return {"id": task_id, **self.task(name, task_id, missing).to_json(self._connectors[name].worker_id)}
 
     def counts(self) -> list[tuple[str, int, int]]:
         """(connector, FAILED tasks, RUNNING tasks) for /metrics."""
@@ -160,7 +162,7 @@ class ConnectState:
     # -- lifecycle -----------------------------------------------------------------------------
     def pause(self, name: str) -> None:
         with self._lock:
-            conn = self.get(name, "Unknown connector: {}")
+            conn = self.get(name, "Unknown connector {}")
             conn.paused = True
             for inst in [conn.instance, *conn.tasks]:
                 if inst.state in ("RUNNING", "UNASSIGNED"):  # FAILED instances stay FAILED
@@ -168,7 +170,7 @@ class ConnectState:
 
     def resume(self, name: str) -> None:
         with self._lock:
-            conn = self.get(name, "Unknown connector: {}")
+            conn = self.get(name, "Unknown connector {}")
             if not conn.paused:
                 return  # Connect: resuming a connector that is not paused is a no-op
             conn.paused = False
@@ -211,7 +213,7 @@ class ConnectState:
     def _begin_restart(self, conn: Connector, targets: list[Instance]) -> None:
         tokens = []
         for inst in targets:
-            inst.state, inst.trace = "RESTARTING", ""
+            inst.state = "RESTARTING"   # Connect keeps the old trace until the instance runs again
             inst.generation += 1
             tokens.append((inst, inst.generation))
         if tokens:
@@ -233,7 +235,7 @@ class ConnectState:
                 if trace and inst is not conn.instance:
                     inst.state, inst.trace = "FAILED", trace
                 else:
-                    inst.state = conn.settled_state()
+                    inst.state, inst.trace = conn.settled_state(), ""
 
     def _run_health_check(self, name: str) -> str | None:
         check = self.health_check

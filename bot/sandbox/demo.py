@@ -124,6 +124,8 @@ class Drill:
         return path
 
     def show_thread(self) -> None:
+        if not self.root_ts:
+            return
         # Text, not markup: "[file: …]" and "[Approve]" in the thread are content, not Rich tags.
         self.console.print(Panel(Text(self.slack.render_thread(CHANNEL, self.root_ts)),
                                  title="#incidents, as Slack shows it", expand=False))

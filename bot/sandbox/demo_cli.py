@@ -12,6 +12,38 @@ from bot.sandbox.demo_repl import repl
 from bot.sandbox.stack import SandboxStack
 
 
+def run_real_demo(redis_url: str, out_dir: Path, keep: bool) -> int:
+    """The drill on the local real stack (`make stack-up`); only Slack is emulated."""
+    from bot.sandbox.real_drill import RealDrill
+    from bot.sandbox.real_stack import RealStack
+
+    console = Console()
+    started = time.monotonic()
+    stack = RealStack(redis_url)
+    console.print(f"[bold]DataFlow ChatOps demo on the real stack[/]  MariaDB, Connect + Debezium, Flink, "
+                  f"Prometheus, Alertmanager from {stack.env['STACK_DIR']} · Redis {redis_url}")
+    try:
+        stack.start()
+        drill = RealDrill(stack, console)
+        drill.say("Real stack answers; bot up", f"bot {stack.bot_url} · Slack emulator {stack.slack.url}")
+        try:
+            drill.run()
+        except (AssertionError, RuntimeError) as exc:   # a step that did not happen: show where it stopped
+            drill.show_thread()
+            console.print(f"[bold red]✘[/] The drill stopped: {str(exc).splitlines()[0]}")
+            for note in stack.slack.ephemerals()[-3:]:
+                console.print(f"  Private answer to {note['user']}: {note['text'][:300]}", markup=False)
+            console.print(f"  The bot's log: {stack.workdir / 'bot.log'}")
+            return 1
+        path = drill.postmortem(out_dir)
+        drill.show_thread()
+        console.print(f"[bold green]✔[/] Postmortem written to [bold]{path}[/]")
+        console.print(f"Done in {time.monotonic() - started:.1f} s.")
+        return 0
+    finally:
+        stack.stop(keep_data=keep)
+
+
 def run_demo(mysql_url: str, redis_url: str, out_dir: Path, keep: bool, interactive: bool) -> int:
     console = Console()
     started = time.monotonic()
@@ -34,4 +66,4 @@ def run_demo(mysql_url: str, redis_url: str, out_dir: Path, keep: bool, interact
         stack.stop(keep_data=keep)
 
 
-__all__ = ["CHANNEL", "run_demo"]
+__all__ = ["CHANNEL", "run_demo", "run_real_demo"]

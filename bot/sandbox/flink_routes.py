@@ -17,12 +17,37 @@ if TYPE_CHECKING:
 _DEFAULT_MAX_EXCEPTIONS = 20
 
 
+_BAD_REQUEST = "org.apache.flink.runtime.rest.handler.RestHandlerException: Bad request, could not parse parameters"
+_JID_CHARS = frozenset("0123456789abcdefABCDEF")
+# Flink answers JSON as application/json; charset=UTF-8.
+JSON = "application/json; charset=UTF-8"
+
+
 def error_response(status: int, *messages: str) -> Response:
-    return Response(json.dumps({"errors": list(messages)}), status=status, content_type="application/json")
+    """Flink's error body: `{"errors": [...]}` (one entry for a 400 or 404, with the stack trace)."""
+    return Response(json.dumps({"errors": list(messages)}), status=status, content_type=JSON)
+
+
+def stack_trace(*frames: str) -> str:
+    """Flink's error bodies carry the Java stack trace after the message."""
+    return "".join(f"\n\tat {frame}" for frame in frames) + "\n"
+
+
+def bad_request(detail: str) -> Response:
+    """Flink's 400: one `errors` entry, the handler's exception with its stack trace."""
+    return error_response(400, f"{_BAD_REQUEST}: {detail}" + stack_trace(
+        "org.apache.flink.runtime.rest.handler.AbstractHandler.respondAsLeader(AbstractHandler.java:188)",
+        "org.apache.flink.runtime.rest.handler.LeaderRetrievalHandler.lambda$channelRead0$0"
+        "(LeaderRetrievalHandler.java:87)"))
+
+
+def check_job_id(jid: str) -> None:
+    if len(jid) != 32 or not set(jid) <= _JID_CHARS:
+        abort(bad_request(f'Cannot resolve path parameter (jobid) from value "{jid}".'))
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    return Response(json.dumps(body), status=status, content_type=JSON)
 
 
 def register(app: Flask, sim: FlinkSimulator) -> None:
@@ -30,8 +55,8 @@ def register(app: Flask, sim: FlinkSimulator) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        if exc.code == 404:
-            return error_response(404, f"Not found: {request.environ.get('flink.path', request.path)}")
+        if exc.code == 404:   # an unknown path: Flink's static file handler answers
+            return error_response(404, f"Unable to load requested file {request.environ.get('flink.path', request.path)}.")
         return error_response(exc.code or 500, exc.description or "error")
 
     @app.get("/overview")
@@ -54,8 +79,9 @@ def register(app: Flask, sim: FlinkSimulator) -> None:
     @app.patch("/jobs/<jid>")
     def job_terminate(jid: str) -> Response:
         job = sim._job_for_request(jid)
-        if request.args.get("mode", "cancel") not in ("cancel", "stop"):
-            abort(error_response(400, "Bad request received.", "Invalid value for query parameter mode."))
+        mode = request.args.get("mode", "cancel")
+        if mode not in ("cancel", "stop"):
+            abort(bad_request(f'Cannot resolve query parameter (mode) from value "{mode}".'))
         if job.state not in TERMINAL_STATES:
             sim.set_state(job.jid, "CANCELED")
         return _json({}, status=202)
@@ -65,14 +91,15 @@ def register(app: Flask, sim: FlinkSimulator) -> None:
         job = sim._job_for_request(jid)
         raw = request.args.get("maxExceptions", str(_DEFAULT_MAX_EXCEPTIONS))
         if not raw.isdigit():
-            abort(error_response(400, "Bad request received.", f"Cannot parse maxExceptions {raw!r}."))
+            abort(bad_request(f'Cannot resolve query parameter (maxExceptions) from value "{raw}".'))
         with sim._lock:
             return _json(shapes.exceptions(job, int(raw), legacy=sim.api_version == "1.x"))
 
     @app.get("/jobs/<jid>/metrics")
     def job_metrics(jid: str) -> Response:
-        job = sim._job_for_request(jid)
-        values = shapes.metric_values(job, sim._now_ms(), legacy=sim.api_version == "1.x")
+        check_job_id(jid)
+        # An unknown job, or one the metric cache has not fetched yet, answers 200 [] (not 404).
+        values = sim._metric_values(jid.lower()) or {}
         wanted = [m for m in request.args.get("get", "").split(",") if m]
         if not wanted:
             return _json([{"id": key} for key in values])

@@ -4,6 +4,12 @@ Time moves lazily: a job restarting since `fail_and_restart` turns RUNNING again
 (or `advance()`) after `restart_delay` seconds, which keeps the simulator free of timer threads and lets
 tests drive it with a fake clock. While `health_check(job_name)` returns an error text the restart
 fails again instead: numRestarts climbs and a new exception is recorded, as in a real restart loop.
+A job added with `restart_attempts` ends FAILED once they run out ("Recovery is suppressed ...").
+
+Job metrics over REST come from a cache, as in Flink (`metrics.fetcher.update-interval`, 10 s there): with
+`metrics_update_interval` > 0 a request finding the cache older than that triggers a refresh but is
+answered from the old values; a new job has no metrics (`[]`) until a refresh, and a job that ended keeps
+its last values. The default 0 serves current values. /jobs/<unknown>/metrics answers 200 [] as Flink does.
 """
 
 from __future__ import annotations
@@ -16,21 +22,22 @@ from typing import Any
 
 from flask import Flask, Response, abort, request
 
+from bot.sandbox import flink_jobs as flink_shapes
 from bot.sandbox.faults import FaultPlan
-from bot.sandbox.flink_jobs import JOB_STATES, SimCheckpoint, SimJob
-from bot.sandbox.flink_routes import error_response, register
+from bot.sandbox.flink_jobs import JOB_STATES, TERMINAL_STATES, MetricCache, SimCheckpoint, SimJob
+from bot.sandbox.flink_routes import check_job_id, error_response, register, stack_trace
 from bot.sandbox.server import BackgroundServer, SandboxService
 
-_VERSIONS = {"1.x": "1.18.1", "2.x": "2.1.0"}
-_JID_CHARS = frozenset("0123456789abcdefABCDEF")
+_VERSIONS = {"1.x": "1.18.1", "2.x": "2.3.0"}
 _NOT_FOUND_EXCEPTION = "org.apache.flink.runtime.rest.NotFoundException"
+FLINK_METRICS_UPDATE_INTERVAL = 10.0   # Flink's default metrics.fetcher.update-interval, in seconds
 
 
 class FlinkSimulator(SandboxService):
     """Flink REST on 127.0.0.1:`port`. `api_version` "1.x" keeps the deprecated exception fields."""
 
     def __init__(self, port: int = 0, api_version: str = "1.x", restart_delay: float = 1.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, metrics_update_interval: float = 0.0) -> None:
         if api_version not in _VERSIONS:
             raise ValueError(f"api_version must be one of {sorted(_VERSIONS)}")
         self.api_version = api_version
@@ -41,6 +48,7 @@ class FlinkSimulator(SandboxService):
         self.health_check: Callable[[str], str | None] | None = None
         self.requests: list[tuple[str, str]] = []          # (method, path) as received
         self._jobs: dict[str, SimJob] = {}
+        self._metrics = MetricCache(metrics_update_interval)
         self._faults = FaultPlan()
         self._lock = threading.RLock()
         self.app = _build_app(self)
@@ -48,15 +56,17 @@ class FlinkSimulator(SandboxService):
 
     # -- lifecycle ---------------------------------------------------------------------------------
     # -- scripting ---------------------------------------------------------------------------------
-    def add_job(self, name: str, state: str = "RUNNING") -> str:
-        """A new job (32-hex id); a second job of the same name is newer, as after a resubmission."""
+    def add_job(self, name: str, state: str = "RUNNING", restart_attempts: int | None = None) -> str:
+        """A new job (32-hex id); a second job of the same name is newer, as after a resubmission.
+        With `restart_attempts` its failures stop restarting it after that many restarts."""
         _check_state(state)
         now = self._now_ms()
         with self._lock:
             # Later jobs get a strictly later start so "newest of that name" is well defined.
             start = max([now, *(j.start_time + 1 for j in self._jobs.values())])
-            job = SimJob(jid=uuid.uuid4().hex, name=name, state=state, start_time=start)
-            job.timestamps["CREATED"] = start
+            job = SimJob(jid=uuid.uuid4().hex, name=name, state=state, start_time=start,
+                         restart_attempts=restart_attempts, restart_delay_ms=int(self.restart_delay * 1000))
+            job.timestamps["INITIALIZING"] = job.timestamps["CREATED"] = start
             job.move_to(state, start)
             self._jobs[job.jid] = job
         return job.jid
@@ -72,15 +82,16 @@ class FlinkSimulator(SandboxService):
             return max(named, key=lambda j: j.start_time)
 
     def fail_and_restart(self, jid_or_name: str, exception_name: str, stacktrace: str,
-                         task_name: str = "Source: cdc-orders (1/1)") -> None:
-        """A task failure: numRestarts + 1, an exception in the history, RESTARTING until restart_delay."""
-        now = self._now_ms()
+                         task_name: str | None = None) -> None:
+        """A task failure: numRestarts + 1, an exception in the history, RESTARTING until restart_delay.
+        A restart loop never enters FAILING; a job out of restart attempts goes FAILING -> FAILED instead.
+        Without a task name, the previous failure's task fails again (Flink's `... - execution #N` counts
+        on), or the job's source chain the first time."""
         with self._lock:
             job = self.job(jid_or_name)
-            job.record_failure(exception_name, stacktrace, task_name, now)
-            job.move_to("FAILING", now)
-            job.move_to("RESTARTING", now)
-            job.restart_due = self.clock() + self.restart_delay
+            if task_name is None and job.exceptions:
+                task_name = job.next_task_name(job.exceptions[0].get("taskName"))
+            self._fail(job, exception_name, stacktrace, task_name, self.clock())
 
     def set_state(self, jid: str, state: str) -> None:
         _check_state(state)
@@ -107,6 +118,7 @@ class FlinkSimulator(SandboxService):
         """Forget jobs, faults, latency, the health check and recorded requests (one server, many tests)."""
         with self._lock:
             self._jobs.clear()
+            self._metrics.clear()
             self._faults.clear()
             self.health_check = None
             self.requests.clear()
@@ -136,18 +148,40 @@ class FlinkSimulator(SandboxService):
             self.advance()
         return answer
 
+    def _fail(self, job: SimJob, exception_name: str, stacktrace: str, task_name: str | None,
+              now: float) -> None:
+        now_ms = int(now * 1000)
+        if job.record_failure(exception_name, stacktrace, task_name, now_ms):
+            job.move_to("RESTARTING", now_ms)
+            job.restart_due = now + self.restart_delay
+            return
+        job.move_to("FAILING", now_ms)
+        job.move_to("FAILED", now_ms)
+        job.restart_due = None
+
     def _finish_restart(self, job: SimJob, now: float) -> None:
         error = self.health_check(job.name) if self.health_check else None
         now_ms = int(now * 1000)
+        job.restore(now_ms)
         if error is None:
             job.move_to("RUNNING", now_ms)
             job.restart_due = None
             return
         last = job.exceptions[0] if job.exceptions else {}
         name = last.get("exceptionName", "org.apache.flink.util.FlinkRuntimeException")
-        job.record_failure(name, f"{name}: {error}", last.get("taskName", "Source (1/1)"), now_ms)
-        job.move_to("RESTARTING", now_ms)
-        job.restart_due = now + self.restart_delay
+        self._fail(job, name, f"{name}: {error}", job.next_task_name(last.get("taskName")), now)
+
+    def _metric_values(self, jid: str) -> dict[str, str] | None:
+        """What /jobs/<jid>/metrics knows of the job (through the cache); None: nothing (`[]`)."""
+        with self._lock:
+            now_ms = self._now_ms()
+            legacy = self.api_version == "1.x"
+            live = {j.jid: flink_shapes.metric_values(j, now_ms, legacy) for j in self._jobs.values()
+                    if j.state not in TERMINAL_STATES}
+            if self._metrics.interval <= 0:
+                job = self._jobs.get(jid)
+                return None if job is None else flink_shapes.metric_values(job, now_ms, legacy)
+            return self._metrics.read(jid, self.clock(), live)
 
     def _add_checkpoint(self, jid: str, status: str, size: int, duration: int, message: str | None) -> int:
         now = self._now_ms()
@@ -162,13 +196,13 @@ class FlinkSimulator(SandboxService):
             return sorted(self._jobs.values(), key=lambda j: j.start_time, reverse=True)
 
     def _job_for_request(self, jid: str) -> SimJob:
-        if len(jid) != 32 or not set(jid) <= _JID_CHARS:
-            abort(error_response(400, "Bad request received.",
-                                 f'Cannot resolve path parameter (jobid) from value "{jid}".'))
+        check_job_id(jid)
         with self._lock:
             job = self._jobs.get(jid.lower())
         if job is None:
-            abort(error_response(404, f"{_NOT_FOUND_EXCEPTION}: Job {jid} not found"))
+            abort(error_response(404, f"{_NOT_FOUND_EXCEPTION}: Job {jid} not found" + stack_trace(
+                "org.apache.flink.runtime.rest.handler.job.AbstractExecutionGraphHandler.lambda$handleRequest$1"
+                "(AbstractExecutionGraphHandler.java:99)")))
         return job
 
 

@@ -10,14 +10,17 @@ import contextlib
 import json
 import secrets
 import socket
-import socketserver
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.sandbox.websocket import CLOSE, PING, PONG, TEXT, ProtocolError, UpgradeRequest, WebSocket
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.sync.server import Server, ServerConnection, serve
+
+MAX_MESSAGE = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -26,40 +29,27 @@ class Ack:
     payload: dict[str, Any] | None  # a slash command's immediate answer; None for a bare ack
 
 
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], hub: SocketModeServer) -> None:
-        self.hub = hub
-        super().__init__(address, _Handler)
-
-
-class _Handler(socketserver.BaseRequestHandler):
-    server: _Server
-
-    def handle(self) -> None:
-        self.server.hub.serve(self.request)
-
-
 class SocketModeServer:
-    """A threaded TCP server on localhost (port 0 picks one) speaking just enough WebSocket."""
+    """The `websockets` package's sync server on localhost (port 0 picks one), one thread per connection.
+
+    The library answers pings (slack_sdk calls a connection stale without pongs) and close frames.
+    """
 
     def __init__(self, app_id: str = "A0SANDBOX", host: str = "127.0.0.1", port: int = 0) -> None:
         self.app_id = app_id
-        self._server = _Server((host, port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="sandbox-socket-mode", daemon=True)
+        self._server: Server = serve(self._serve, host, port, process_request=self._refusal, compression=None,
+                                     ping_interval=None, max_size=MAX_MESSAGE, server_header=None)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-socket-mode", daemon=True)
         self.lock = threading.Condition()
         self._tickets: set[str] = set()
-        self._links: list[WebSocket] = []  # open connections, oldest first
+        self._links: list[ServerConnection] = []  # open connections, oldest first
         self._waiting: dict[str, Ack | None] = {}  # envelope_id -> its ack once it came
         self.acks: list[Ack] = []  # every ack received, for inspection
         self.accepted = 0  # connections ever opened
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._server.socket.getsockname()[1])
 
     def start(self) -> SocketModeServer:
         self._thread.start()
@@ -68,7 +58,6 @@ class SocketModeServer:
     def stop(self) -> None:
         self._server.shutdown()
         self.drop_connections()
-        self._server.server_close()
         self._thread.join(timeout=5)
 
     def clear(self) -> None:
@@ -88,66 +77,42 @@ class SocketModeServer:
             return len(self._links)
 
     # -- one connection (runs in its own thread) -------------------------------------------------
-    def serve(self, sock: socket.socket) -> None:
-        ws = WebSocket(sock)
-        try:
-            if self._handshake(ws):
-                self._read_loop(ws)
-        except (OSError, ProtocolError, ValueError):
-            pass  # the peer went away or spoke nonsense: the connection just ends, as with Slack
-        finally:
-            with self.lock:
-                if ws in self._links:
-                    self._links.remove(ws)
-            ws.close()
-
-    def _handshake(self, ws: WebSocket) -> bool:
-        request = ws.read_request()
-        problem = self._refusal(request)
-        if problem:
-            ws.reject(*problem)
-            return False
-        ws.accept(request)
-        with self.lock:
-            count = len(self._links) + 1
-            # hello goes out before the link is registered, so no envelope can overtake it
-            ws.send_text(json.dumps(self._hello(count)))
-            self._links.append(ws)
-            self.accepted += 1
-            self.lock.notify_all()
-        return True
-
-    def _refusal(self, request: UpgradeRequest) -> tuple[int, str, str] | None:
-        url = urlsplit(request.target)
-        if request.method != "GET" or url.path.rstrip("/") != "/link":
-            return 404, "Not Found", "not a Socket Mode URL"
-        if request.headers.get("upgrade", "").lower() != "websocket" or not request.headers.get(
-                "sec-websocket-key"):
-            return 400, "Bad Request", "a WebSocket upgrade is expected"
+    def _refusal(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Before the handshake: a Socket Mode URL with a ticket not used yet, or an HTTP error."""
+        url = urlsplit(request.path)
+        if url.path.rstrip("/") != "/link":
+            return connection.respond(404, "not a Socket Mode URL\n")
         ticket = parse_qs(url.query).get("ticket", [""])[0]
         with self.lock:
             if ticket not in self._tickets:
-                return 401, "Unauthorized", "unknown or used ticket: call apps.connections.open again"
+                return connection.respond(401, "unknown or used ticket: call apps.connections.open again\n")
             self._tickets.discard(ticket)  # one connection per ticket, like Slack's
         return None
+
+    def _serve(self, link: ServerConnection) -> None:
+        try:
+            with self.lock:
+                # hello goes out before the link is registered, so no envelope can overtake it
+                link.send(json.dumps(self._hello(len(self._links) + 1)))
+                self._links.append(link)
+                self.accepted += 1
+                self.lock.notify_all()
+            for message in link:
+                if isinstance(message, str):
+                    self._on_text(message)
+        except (ConnectionClosed, OSError, ValueError):
+            pass  # the peer went away or spoke nonsense: the connection just ends, as with Slack
+        finally:
+            with self.lock:
+                if link in self._links:
+                    self._links.remove(link)
 
     def _hello(self, count: int) -> dict[str, Any]:
         return {"type": "hello", "num_connections": count, "connection_info": {"app_id": self.app_id},
                 "debug_info": {"host": "sandbox-socket-mode", "build_number": 1,
                                "approximate_connection_time": 18060}}
 
-    def _read_loop(self, ws: WebSocket) -> None:
-        while True:
-            opcode, data = ws.receive()
-            if opcode == PING:
-                ws.send(PONG, data)  # slack_sdk calls a connection stale without pongs
-            elif opcode == CLOSE:
-                ws.send(CLOSE, data[:2])
-                return
-            elif opcode == TEXT:
-                self._on_text(data)
-
-    def _on_text(self, data: bytes) -> None:
+    def _on_text(self, data: str) -> None:
         message = json.loads(data)
         if not isinstance(message, dict) or "envelope_id" not in message:
             return
@@ -186,9 +151,9 @@ class SocketModeServer:
                     raise RuntimeError("no Socket Mode connection: is the app running with its xapp- token?")
                 link = self._links[-1]
             try:
-                link.send_text(text)
+                link.send(text)
                 return
-            except OSError:  # that connection died: forget it and use another, as Slack would
+            except (ConnectionClosed, OSError):  # that connection died: forget it and use another, as Slack would
                 with self.lock:
                     if link in self._links:
                         self._links.remove(link)
@@ -199,7 +164,9 @@ class SocketModeServer:
         with self.lock:
             links, self._links = list(self._links), []
         for link in links:
-            link.close()
+            with contextlib.suppress(OSError):   # already gone
+                link.socket.shutdown(socket.SHUT_RDWR)   # wakes up the thread blocked reading it
+            link.socket.close()
 
     def disconnect(self, reason: str = "refresh_requested") -> None:
         """Ask every connected app to reconnect (`{"type": "disconnect"}`), as Slack does now and then."""
@@ -207,8 +174,8 @@ class SocketModeServer:
             links = list(self._links)
         text = json.dumps({"type": "disconnect", "reason": reason, "debug_info": {"host": "sandbox-socket-mode"}})
         for link in links:
-            with contextlib.suppress(OSError):  # already gone: its reader thread forgets it
-                link.send_text(text)
+            with contextlib.suppress(ConnectionClosed, OSError):  # already gone: its reader thread forgets it
+                link.send(text)
 
 
 def _left(deadline: float) -> float:

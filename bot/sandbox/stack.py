@@ -12,14 +12,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pymysql
 import redis
 import yaml
 
-from bot.clients.mysql import connect
+from bot.clients.mysql import connect, parse_mysql_url
 from bot.errors import UserInputError
 from bot.sandbox.connect_sim import ConnectSimulator
 from bot.sandbox.docker_sim import DockerEngineSimulator
@@ -41,6 +40,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def start_bot_process(env: dict[str, str], workdir: Path, url: str) -> subprocess.Popen[bytes]:
+    """`dataflow-bot serve` as a child process, its output in workdir/bot.log; returns once it answers."""
+    log = (workdir / "bot.log").open("wb")
+    bot = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=workdir, stdout=log,
+                           stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if bot.poll() is not None:
+            raise RuntimeError("the bot exited at start:\n" + (workdir / "bot.log").read_text())
+        try:
+            httpx.get(url + "/healthz", timeout=1)
+            return bot
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    bot.kill()
+    raise RuntimeError("the bot did not start within 20 s; see " + str(workdir / "bot.log"))
 
 
 class SandboxStack:
@@ -76,10 +93,9 @@ class SandboxStack:
         return live.names() if live else []
 
     def run_sql(self, sql: str) -> None:
-        parts = urlsplit(self.mysql_url)
-        conn = pymysql.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
-                               user=parts.username or "root", password=parts.password or "", autocommit=True,
-                               client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+        kwargs = parse_mysql_url(self.mysql_url)
+        kwargs.pop("database", None)   # the seed SQL names its own database
+        conn = pymysql.connect(**kwargs, autocommit=True, client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)
@@ -138,26 +154,15 @@ class SandboxStack:
                    CONNECT_URL=self.connect.url, FLINK_URL=self.flink.url, DOCKER_HOST=self.docker.docker_host,
                    PIPELINE_FILE=str(pipelines), SCHEMA_CONTRACTS_DIR=str(self.workdir / "schemas"),
                    BOT_HOST="127.0.0.1", BOT_PORT=str(port), LOG_FORMAT="json", DRIFT_WATCH_INTERVAL_SECONDS="1",
-                   ENRICH_TIMEOUT_SECONDS="5")
+                   ENRICH_TIMEOUT_SECONDS="5",
+                   FLINK_STABLE_SECONDS="1")   # the simulator's restarts take half a second
         return env
 
     def _start_bot(self) -> None:
         port = free_port()
         self.bot_url = f"http://127.0.0.1:{port}"
-        log = (self.workdir / "bot.log").open("wb")
-        self.bot = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=self.bot_env(port),
-                                    cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        self.bot = start_bot_process(self.bot_env(port), self.workdir, self.bot_url)
         self.slack.request_url = self.bot_url + "/slack/events"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.bot.poll() is not None:
-                raise RuntimeError("the bot exited at start:\n" + (self.workdir / "bot.log").read_text())
-            try:
-                httpx.get(self.bot_url + "/healthz", timeout=1)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("the bot did not start within 20 s; see " + str(self.workdir / "bot.log"))
 
     def stop(self, keep_data: bool = False) -> None:
         if self.bot and self.bot.poll() is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.blocks.common import escape
 from bot.errors import UserInputError
 
 # Allowlist stricter than MySQL's own rules on purpose (reliability §5.1): quoting would be enough,
@@ -82,7 +83,7 @@ class ServerInfo:
 def validate_identifier(name: str, what: str = "identifier") -> str:
     """The name unchanged, or UserInputError saying why it is refused."""
     if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
-        shown = repr(name)[:80]
+        shown = escape(repr(name)[:80])
         raise UserInputError(
             f"refused: {what} {shown} is not a plain identifier",
             hint="Names must be 1-64 characters from A-Z a-z 0-9 _ $ (no quotes, spaces or dots).",
@@ -99,5 +100,5 @@ def split_table(qualified: str) -> tuple[str, str]:
     """'db.table' -> ('db', 'table'), both validated."""
     schema, dot, table = qualified.partition(".")
     if not dot:
-        raise UserInputError(f"refused: table {qualified[:80]!r} must be written db.table")
+        raise UserInputError(f"refused: table {escape(repr(qualified[:80]))} must be written db.table")
     return validate_identifier(schema, "database name"), validate_identifier(table, "table name")

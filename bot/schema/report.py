@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,15 +28,17 @@ class SchemaReport:
     forensics: ForensicsResult | None
 
 
-def watched_table(lineage: Lineage, table: str) -> tuple[str, str]:
-    """Validate a `db.table` argument: safe identifiers, and one the pipeline file watches."""
+def watched_table(lineage: Lineage, table: str, also: Iterable[str] = ()) -> tuple[str, str]:
+    """Validate a `db.table` argument: safe identifiers, and one the pipeline file watches or the
+    incident's scope names (`also`: its tables from the alerts and discovery)."""
     if "." not in table:
         raise UserInputError(f"`{escape(table[:80])}` is not `db.table`.", "Example: `/dataflow schema oltp.orders`.")
     db, name = split_table(table)
     validate_identifier(db, "database")
     validate_identifier(name, "table")
-    if f"{db}.{name}" not in lineage.watched_tables():
-        watched = ", ".join(f"`{t}`" for t in lineage.watched_tables()) or "(none)"
+    known = list(dict.fromkeys([*lineage.watched_tables(), *also]))
+    if f"{db}.{name}" not in known:
+        watched = ", ".join(f"`{t}`" for t in known) or "(none)"
         raise NotFoundError(f"no such table {db}.{name}", f"Watched tables: {watched}.")
     return db, name
 
@@ -49,8 +52,8 @@ def live_schema(conn: pymysql.Connection[Any], db: str, name: str) -> Any:
 
 
 def build_report(mysql_url: str, baselines: BaselineStore, lineage: Lineage, table: str,
-                 since: datetime | None = None) -> SchemaReport:
-    db, name = watched_table(lineage, table)
+                 since: datetime | None = None, also: Iterable[str] = ()) -> SchemaReport:
+    db, name = watched_table(lineage, table, also)
     conn = connect(mysql_url)
     try:
         live = live_schema(conn, db, name)

@@ -7,11 +7,11 @@ Several replicas may run it; a Redis lock makes exactly one of them check at a t
 from __future__ import annotations
 
 import contextlib
-import secrets
 import threading
 
 import redis
 import structlog
+from redis.exceptions import LockError, LockNotOwnedError
 
 from bot.clients.mysql import connect
 from bot.errors import DataflowError
@@ -23,11 +23,6 @@ from bot.schema.model import TableSchema
 from bot.schema.reader import read_tables
 
 LOCK_KEY = "dfo:lock:drift-watcher"
-# Delete the lock only if it still holds our token: never release a lock another replica now owns.
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-# Renew only our own lock, atomically for the same reason.
-_RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
-          "else return 0 end")
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +35,9 @@ class DriftWatcher:
         self._lineage = lineage
         self._baselines = baselines
         self._interval = max(float(interval_s), 0.1)
-        self._token = secrets.token_hex(16)
+        # redis-py's Lock: renewed and released only with our own token, never another replica's.
+        # Its TTL survives one slow check and expires soon after a crash.
+        self._lock = redis_client.lock(LOCK_KEY, timeout=self._interval * 3, thread_local=False)
 
     def check_once(self) -> dict[str, int]:
         """Drifted-column count per watched table (-1 when the table could not be checked)."""
@@ -78,13 +75,18 @@ class DriftWatcher:
 
     def acquire(self) -> bool:
         """Take or renew the lock; True while this replica holds it."""
-        ttl_ms = int(self._interval * 3 * 1000)  # survives one slow check, expires soon after a crash
-        if self._redis.eval(_RENEW, 1, LOCK_KEY, self._token, ttl_ms):
-            return True
-        return bool(self._redis.set(LOCK_KEY, self._token, nx=True, px=ttl_ms))
+        with contextlib.suppress(LockNotOwnedError):   # lost since the last check: try to take it anew
+            if self._lock.owned():
+                return bool(self._lock.reacquire())
+        return bool(self._lock.acquire(blocking=False))
 
     def release(self) -> bool:
-        return bool(self._redis.eval(_RELEASE, 1, LOCK_KEY, self._token))
+        """True when it was ours and is now free."""
+        try:
+            self._lock.release()
+        except LockError:   # not taken, or another replica's by now
+            return False
+        return True
 
     def run(self, stop_event: threading.Event) -> None:
         """Check every interval while holding the lock, until stop_event is set; then release it."""

@@ -41,7 +41,7 @@ def client(sim: ConnectSimulator) -> Iterator[ConnectClient]:
 
 
 def test_ping_and_list(client: ConnectClient) -> None:
-    assert client.ping() == "3.7.0"
+    assert client.ping() == "3.9.0"
     assert client.list_connectors() == ["jdbc-sink", "mysql-oltp"]
 
 

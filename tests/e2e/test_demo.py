@@ -35,7 +35,8 @@ def test_the_demo_runs_the_whole_drill_and_writes_the_postmortem(tmp_path: Path)
         assert line in out, line
     markdown = (tmp_path / "INC-1-postmortem.md").read_text()
     assert "DROP COLUMN `unexpected_field`" in markdown and "Bob Tran (U0BOB)" in markdown
-    assert "- [x] Connector `mysql-oltp-orders` RUNNING" in markdown
+    # RUNNING again after a restart past a failing change event is not clean (reference difference 10)
+    assert "- [ ] Connector `mysql-oltp-orders` RUNNING" in markdown and "may have been skipped" in markdown
     assert not _table_exists()                                     # nothing left behind without --keep
     assert list(redis.Redis.from_url(DEMO_REDIS).scan_iter("dfo:*")) == []
 

@@ -11,9 +11,11 @@ import httpx
 import pytest
 import redis
 
+from bot.clients.flink import FlinkClient
 from bot.models import TimelineEvent
 from bot.postmortem import record_forensics
 from bot.sandbox.connect_sim import ConnectSimulator
+from bot.sandbox.flink_sim import FlinkSimulator
 from bot.sandbox.slack_emulator import SlackEmulator
 from bot.schema.forensics import DdlEvent, ForensicsResult
 from bot.store import Store
@@ -79,8 +81,8 @@ def button_message(slack: SlackEmulator, root_ts: str) -> dict[str, Any]:
 
 
 def test_the_drill_exports_the_same_draft_everywhere(pipeline_bot: BotProcess, slack: SlackEmulator,
-                                                     connect_sim: ConnectSimulator, redis_client: redis.Redis,
-                                                     tmp_path: Any) -> None:
+                                                     connect_sim: ConnectSimulator, flink_sim: FlinkSimulator,
+                                                     redis_client: redis.Redis, tmp_path: Any) -> None:
     assert post(pipeline_bot.url, notification(DRIFT)).status_code == 200
     wait_thread(slack, "Kafka Connect", "Flink")
     root_ts = roots(slack)[0]["ts"]
@@ -99,6 +101,8 @@ def test_the_drill_exports_the_same_draft_everywhere(pipeline_bot: BotProcess, s
     slack.wait_for(lambda: any(k.startswith("incident-resolved:") for k in redis_client.hkeys("dfo:timeline:INC-1")),
                    what="the incident_resolved event")
 
+    with FlinkClient(flink_sim.url, stable_seconds=1) as flink:   # the bot's FLINK_STABLE_SECONDS
+        slack.wait_for(lambda: flink.job_health("orders-enrichment").healthy, what="the Flink job stable again")
     slack.slash_command("U0ALICE", "postmortem INC-1")
     in_thread = uploaded(slack, 1)[0]
     over_http = get_md(pipeline_bot, "INC-1")

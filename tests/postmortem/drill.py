@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.models import AlertState, Incident, TimelineEvent
-from bot.postmortem.model import Check, Facts, LiveChecks, PipelineInfo
+from bot.postmortem.model import Check, Facts, LiveChecks
+from bot.scope import Scope
 
 T0 = 1795676400.0  # 2026-11-26 07:00:00 UTC
 DDL = "ALTER TABLE `oltp`.`orders` ADD COLUMN unexpected_field VARCHAR(64) NULL"
@@ -57,6 +58,7 @@ def drill_events() -> list[TimelineEvent]:
         event(261, "execution", "Executing rollback-column", "bot", "exec:a1", step="rollback-column",
               approval_id="a1"),
         event(262, "result", "rollback-column succeeded", "bot", "result:a1", step="rollback-column", ok=True,
+              approval_id="a1",
               detail="column unexpected_field dropped; 0 rows affected"),
         event(300, "result", "restart-connector succeeded", "bot", "result:restart", step="restart-connector",
               ok=True, detail="connector RUNNING, task 0 RUNNING"),
@@ -74,9 +76,9 @@ def drill_facts(display_tz: str = "Asia/Ho_Chi_Minh") -> Facts:
                                                                           "(checked live)"),),
         jobs=(Check("Flink job `orders-enrichment` RUNNING", False, "job RESTARTING (checked live)"),),
     )
-    pipeline = PipelineInfo("orders", ("oltp.orders",), ("mysql-oltp-orders",), ("dbserver1.oltp.orders",),
-                            ("orders-enrichment",))
-    return Facts(incident=drill_incident(), events=drill_events(), pipeline=pipeline, checks=checks,
+    scope = Scope(pipeline="orders", tables=("oltp.orders",), connectors=("mysql-oltp-orders",),
+                  topics=("dbserver1.oltp.orders",), flink_jobs=("orders-enrichment",))
+    return Facts(incident=drill_incident(), events=drill_events(), scope=scope, checks=checks,
                  display_tz=display_tz, people={"U0ALICE": "Alice Nguyen", "U0BOB": "Bob Tran"},
                  permalink="https://sandbox.slack.com/archives/C0INCIDENT/p1795676431000000")
 
@@ -86,4 +88,4 @@ def bare_facts() -> Facts:
     inc = drill_incident().model_copy(update={"status": "open", "resolved_at": None, "alerts": {},
                                               "external_url": ""})
     checks = LiveChecks(alert=Check("Alert clear", False, "0 alert(s) still firing"))
-    return Facts(incident=inc, events=[], pipeline=PipelineInfo(""), checks=checks)
+    return Facts(incident=inc, events=[], scope=Scope(), checks=checks)

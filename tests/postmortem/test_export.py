@@ -18,7 +18,6 @@ from bot.postmortem import record_forensics
 from bot.postmortem.backfill import backfill_if_due, backfill_thread
 from bot.postmortem.builder import build_markdown
 from bot.postmortem.export import build_export, export_markdown
-from bot.postmortem.facts import pipeline_of
 from bot.postmortem.live import alert_check, baseline_check, connector_checks, job_checks
 from bot.sandbox.connect_sim import ConnectSimulator
 from bot.sandbox.flink_sim import FlinkSimulator
@@ -27,6 +26,7 @@ from bot.sandbox.slack_emulator import SlackEmulator
 from bot.schema.baseline import BaselineStore
 from bot.schema.forensics import DdlEvent, ForensicsResult
 from bot.schema.model import Column, TableSchema
+from bot.scope import incident_scope
 from tests.postmortem.drill import DDL, drill_events, drill_facts, drill_incident
 from tests.postmortem.test_builder import GOLDEN
 
@@ -117,13 +117,13 @@ def test_connector_check_follows_the_live_task_state(make_deps: Callable[..., De
         sim.add_connector("mysql-oltp-orders", {"tasks.max": "1"})
         deps = make_deps(connect_url=sim.url)
         sim.fail_task("mysql-oltp-orders", 0, "boom")
-        failed = connector_checks(deps, ("mysql-oltp-orders", "nope"))
+        failed = connector_checks(deps, ("mysql-oltp-orders", "nope"), [])
         sim.set_task_state("mysql-oltp-orders", 0, "RUNNING")
-        running = connector_checks(deps, ("mysql-oltp-orders",))
+        running = connector_checks(deps, ("mysql-oltp-orders",), [])
     assert [c.ok for c in failed] == [False, False] and "task 0 FAILED" in failed[0].detail
     assert "could not check" in failed[1].detail
     assert running[0].ok and running[0].detail == "connector RUNNING, task 0 RUNNING (checked live)"
-    assert "CONNECT_URL is not set" in connector_checks(make_deps(), ("x",))[0].detail
+    assert "CONNECT_URL is not set" in connector_checks(make_deps(), ("x",), [])[0].detail
 
 
 def test_flink_check_says_the_job_state(make_deps: Callable[..., Deps]) -> None:
@@ -161,7 +161,7 @@ def test_alert_check_asks_alertmanager_when_configured(make_deps: Callable[..., 
 def test_baseline_check_wants_a_snapshot_after_the_incident_opened(make_deps: Callable[..., Deps]) -> None:
     deps = make_deps()
     inc = drill_incident().model_copy(update={"opened_at": datetime.now(UTC).timestamp() - 5})
-    pipeline = pipeline_of(deps, inc)
+    pipeline = incident_scope(deps, inc)
     store = BaselineStore(deps.store.r, deps.settings.schema_contracts_dir)
     live = TableSchema("oltp", "orders", (Column("id", 1, "int", False),))
     store.ensure("oltp.orders", live)                        # the watcher's first snapshot: not an acceptance

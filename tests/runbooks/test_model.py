@@ -6,13 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocks.runbook import APPROVE, DENY, approval_blocks, checklist_blocks, parse_step_value
+from bot.blocks.runbook import (
+    APPROVE,
+    DENY,
+    approval_blocks,
+    approval_text,
+    checklist_blocks,
+    parse_step_value,
+)
 from bot.errors import ConfigError, UserInputError
 from bot.models import Incident
-from bot.pipeline import Pipeline
 from bot.runbooks.approvals import Approval
 from bot.runbooks.context import StepContext
 from bot.runbooks.model import choose_step, load_runbooks, runbooks
+from bot.scope import Scope
 
 SEED_STEPS = {"connector-status", "connect-logs", "schema-diff", "flink-status", "downstream-logs",
               "drill-create", "drill-revert", "rollback-schema", "accept-drift", "restart-connector",
@@ -64,9 +71,9 @@ def test_bad_definitions_stop_the_bot_with_the_reason(tmp_path: Path, body: str,
 def _ctx(args: list[str] | None = None) -> StepContext:
     inc = Incident(id="INC-3", number=3, correlation_key="pipeline:orders", pipeline="orders", title="t",
                    channel="C1", opened_at=1.0, last_seen_at=1.0)
-    pipeline = Pipeline(name="orders", tables=["oltp.orders"], connectors=["mysql-oltp-orders"],
-                        flink_jobs=["orders-enrichment"])
-    return StepContext(deps=None, incident=inc, pipeline=pipeline, user="U1", args=args or [])  # type: ignore[arg-type]
+    scope = Scope(pipeline="orders", tables=("oltp.orders",), connectors=("mysql-oltp-orders",),
+                  flink_jobs=("orders-enrichment",))
+    return StepContext(deps=None, incident=inc, scope=scope, user="U1", args=args or [])  # type: ignore[arg-type]
 
 
 def test_params_come_from_the_pipeline_and_the_arguments() -> None:
@@ -87,7 +94,7 @@ def test_the_step_of_the_incidents_runbook_is_preferred() -> None:
 
 
 def test_checklist_has_a_unique_button_per_step_within_limits() -> None:
-    blocks = checklist_blocks(runbooks()["schema-drift"], "INC-3")
+    blocks = checklist_blocks(runbooks()["schema-drift"], "INC-3", drills=True)
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert len(buttons) == len(SEED_STEPS)
     assert len({b["action_id"] for b in buttons}) == len(buttons)
@@ -107,3 +114,24 @@ def test_approval_message_shows_the_exact_action_then_loses_its_buttons() -> Non
     assert "DROP COLUMN `x` &lt;&amp;&gt;" in pending and APPROVE in pending and DENY in pending
     done = str(approval_blocks(_approval("done")))
     assert APPROVE not in done and "Approved by <@U2> at 1970-01-01 00:01:00 UTC" in done
+
+
+def test_an_incident_checklist_offers_no_drill_step_and_says_how_to_run_one() -> None:
+    blocks = checklist_blocks(runbooks()["schema-drift"], "INC-3")
+    buttons = {e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    assert not any("drill" in b for b in buttons) and "run_step:rollback-schema" in buttons
+    assert "confirm" in str(blocks) and "change the table" in str(blocks)
+
+
+def test_the_message_headline_and_notification_text_say_the_state() -> None:
+    pending = _approval()
+    assert approval_text(pending, "<@U9> <!subteam^S1>").startswith("Approval needed")
+    assert "<!subteam^S1>" in approval_text(pending, "<@U9> <!subteam^S1>")
+    assert "<!subteam^S1>" in str(approval_blocks(pending, approvers="<@U9> <!subteam^S1>"))
+    for state, words in [("approved", "Approved by <@U2>; running"), ("done", "Done (approved by <@U2>)"),
+                         ("failed", "Failed"), ("denied", "Denied by <@U2>"), ("expired", "Expired"),
+                         ("void", "Void"), ("interrupted", "Interrupted")]:
+        a = _approval(state)
+        assert approval_text(a, "<@U9>").startswith(words) and "<@U9>" not in approval_text(a, "<@U9>")
+        head = approval_blocks(a)[0]["text"]["text"]
+        assert words in head and "Approval needed" not in head and APPROVE not in str(approval_blocks(a))

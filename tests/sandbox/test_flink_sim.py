@@ -150,7 +150,7 @@ def test_cancel_and_errors(sim: FlinkSimulator, http: httpx.Client) -> None:
     assert missing.status_code == 404 and missing.json()["errors"]
     assert http.get("/jobs/not-a-job-id").status_code == 400
     unknown = http.get("/jobs/x/y/z")
-    assert unknown.status_code == 404 and unknown.json() == {"errors": ["Not found: /jobs/x/y/z"]}
+    assert unknown.status_code == 404 and unknown.json() == {"errors": ["Unable to load requested file /jobs/x/y/z."]}
     assert http.get("/v2/jobs").status_code == 404
 
 

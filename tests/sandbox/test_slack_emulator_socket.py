@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import socket
-import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,9 +12,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from bot.sandbox.slack_emulator import SlackEmulator
-from bot.sandbox.websocket import PING, PONG, TEXT, WebSocket
 
 CH = "C0INCIDENT"
 
@@ -143,37 +140,17 @@ def test_without_a_connection_sending_fails_clearly(bare: SlackEmulator) -> None
         emu.slash_command("U0ALICE", "help")
 
 
-# -- the wire, seen from a hand-written client ---------------------------------------------------
-def _open(emu: SlackEmulator, url: str) -> tuple[WebSocket, str]:
-    target = url.split(f"{emu.socket.port}", 1)[1]
-    sock = socket.create_connection(("127.0.0.1", emu.socket.port), timeout=5)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
-    ws = WebSocket(sock)
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    return ws, head.decode()
-
-
-def _masked(opcode: int, payload: bytes) -> bytes:
-    mask = os.urandom(4)
-    return struct.pack("!BB", 0x80 | opcode, 0x80 | len(payload)) + mask + bytes(
-        b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
+# -- the wire, seen from another WebSocket client ---------------------------------------------------
 def test_hello_first_pings_answered_and_tickets_used_once(bare: SlackEmulator) -> None:
     emu = bare
     url = WebClient(base_url=emu.api_url).apps_connections_open(app_token=emu.app_token)["url"]
-    ws, head = _open(emu, url)
-    assert head.startswith("HTTP/1.1 101 ")
-    opcode, data = ws.receive()
-    hello: dict[str, Any] = json.loads(data)
-    assert opcode == TEXT and hello["type"] == "hello" and hello["connection_info"] == {"app_id": "A0SANDBOX"}
-    ws.sock.sendall(_masked(PING, b"still there?"))
-    assert ws.receive() == (PONG, b"still there?")
-    again, head = _open(emu, url)
-    assert head.startswith("HTTP/1.1 401 ")
-    ws.close()
-    again.close()
+    with connect(url, open_timeout=5) as ws:
+        hello: dict[str, Any] = json.loads(ws.recv(timeout=5))
+        assert hello["type"] == "hello" and hello["connection_info"] == {"app_id": "A0SANDBOX"}
+        assert ws.ping(b"still there?").wait(5)            # the pong came back
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, open_timeout=5)
+        assert refused.value.response.status_code == 401
+    with pytest.raises(InvalidStatus) as elsewhere:
+        connect(url.replace("/link/", "/other/"), open_timeout=5)
+    assert elsewhere.value.response.status_code == 404

@@ -67,7 +67,7 @@ public final class CdcOrdersEnrichJob {
         env.execute(jobName);
     }
 
-    /** Same bands as deploy/flink/orders-enrichment.sql. */
+    /** Size band of an order: large from 200, medium from 20, small below. */
     static final class SizeBand implements MapFunction<Order, Order> {
         private static final BigDecimal LARGE = new BigDecimal("200");
         private static final BigDecimal MEDIUM = new BigDecimal("20");
