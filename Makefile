@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 
 .PHONY: install services demo test lint seed chaos-schema-drift serve bench clean \
-	stack-install stack-up stack-down stack-status
+	stack-install stack-up stack-down stack-status test-realstack
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,8 @@ stack-down:
 
 stack-status:
 	$(PYTHON) scripts/stack/stack.py status
+
+# The tests marked `realstack` (tests/realstack, the real half of tests/contract) against the local real
+# stack; the stack is started if it is down (after stack-install) and left running: `make stack-down`.
+test-realstack: install services stack-install stack-up
+	$(BIN)/pytest -q -m realstack --realstack

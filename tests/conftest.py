@@ -72,3 +72,25 @@ def require_binary(*names: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+# -- the local real stack (make stack-up): tests marked `realstack` run only when asked for ---------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--realstack", action="store_true",
+                     help="run the tests marked realstack against the local real stack (make stack-up); "
+                          "also REALSTACK=1")
+
+
+def realstack_enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("--realstack")) or os.environ.get("REALSTACK") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without --realstack they are skipped (the default suite needs nothing installed); with it, a stack
+    that cannot be brought up fails them, it never skips them."""
+    if realstack_enabled(config):
+        return
+    skip = pytest.mark.skip(reason="needs the local real stack: `make stack-install test-realstack`")
+    for item in items:
+        if "realstack" in item.keywords:
+            item.add_marker(skip)

@@ -12,7 +12,7 @@ from bot.scope import Scope, label_table, resolve_scope
 
 CAPTURES = Path(__file__).resolve().parent / "fixtures" / "captures"
 ORDERS = Pipeline(name="orders", tables=["oltp.orders"], connectors=["mysql-oltp-orders"],
-                  topics=["dbserver1.oltp.orders"], flink_jobs=["orders-enrichment"], log_services=["connect", "flink"],
+                  topics=["dbserver1.oltp.orders"], flink_jobs=["cdc-orders-enrich"], log_services=["connect", "flink"],
                   validation_queries=["SELECT 1"])
 LINEAGE = Lineage(pipelines=[ORDERS])
 
@@ -35,7 +35,7 @@ def test_the_alert_names_the_connector_and_the_pipeline_file_adds_the_rest() -> 
     scope = resolve_scope(LINEAGE, None, labels, Discovery())
     assert scope.pipeline == "orders"
     assert scope.connectors == ("oltp-orders-cdc", "mysql-oltp-orders")      # the alert's first
-    assert scope.first("connector") == "oltp-orders-cdc" and scope.first("job") == "orders-enrichment"
+    assert scope.first("connector") == "oltp-orders-cdc" and scope.first("job") == "cdc-orders-enrich"
     assert scope.log_services == ("connect", "flink") and scope.validation_queries == ("SELECT 1",)
     assert scope.notes == ()
 

@@ -30,9 +30,18 @@ def unknown_path_response() -> Response:
     return response
 
 
+# `task.class` as Connect 3.9.0 reported it: not one naming rule (Debezium appends "Task", Kafka's file
+# connectors replace "Connector" with "Task").
+_TASK_CLASSES = {
+    "io.debezium.connector.mysql.MySqlConnector": "io.debezium.connector.mysql.MySqlConnectorTask",
+    "org.apache.kafka.connect.file.FileStreamSinkConnector": "org.apache.kafka.connect.file.FileStreamSinkTask",
+}
+
+
 def task_configs(name: str, config: dict[str, str], tasks: int) -> list[dict[str, Any]]:
     """GET /connectors/<c>/tasks: each task's config is the connector's plus `task.class`."""
-    task_class = config.get("connector.class", "") + "Task"
+    connector_class = config.get("connector.class", "")
+    task_class = _TASK_CLASSES.get(connector_class, connector_class + "Task")
     return [{"id": {"connector": name, "task": i}, "config": {**config, "task.class": task_class}}
             for i in range(tasks)]
 

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from bot.sandbox.flink_sim import FlinkSimulator
 
 _DEFAULT_MAX_EXCEPTIONS = 20
+# The checkpoint statistics handler's frame in its 404 (Flink 2.3.0).
+_CHECKPOINT_HANDLER = ("org.apache.flink.runtime.rest.handler.job.checkpoints.AbstractCheckpointStatsHandler"
+                       ".lambda$handleRequest$2(AbstractCheckpointStatsHandler.java:102)")
 
 
 _BAD_REQUEST = "org.apache.flink.runtime.rest.handler.RestHandlerException: Bad request, could not parse parameters"
@@ -63,6 +66,10 @@ def register(app: Flask, sim: FlinkSimulator) -> None:
     def overview() -> Response:
         return _json(_cluster_overview(sim))
 
+    @app.get("/config")
+    def dashboard_config() -> Response:
+        return _json(_dashboard_config(sim))
+
     @app.get("/jobs")
     def jobs() -> Response:
         return _json({"jobs": [{"id": j.jid, "status": j.state} for j in sim._jobs_snapshot()]})
@@ -108,7 +115,7 @@ def register(app: Flask, sim: FlinkSimulator) -> None:
 
     @app.get("/jobs/<jid>/checkpoints")
     def job_checkpoints(jid: str) -> Response:
-        job = sim._job_for_request(jid)
+        job = sim._job_for_request(jid, _CHECKPOINT_HANDLER)
         with sim._lock:
             return _json(shapes.checkpoints(job))
 
@@ -127,7 +134,16 @@ def _cluster_overview(sim: FlinkSimulator) -> dict[str, Any]:
         "jobs-cancelled": sum(j.state == "CANCELED" for j in jobs),
         "jobs-failed": sum(j.state == "FAILED" for j in jobs),
         "flink-version": sim.flink_version,
-        "flink-commit": "a8c8b1c",
+        "flink-commit": sim.flink_commit,
+    }
+
+
+def _dashboard_config(sim: FlinkSimulator) -> dict[str, Any]:
+    """GET /config as Flink 2.3.0 answered it (a cluster in UTC, web submit and cancel on)."""
+    return {
+        "refresh-interval": 3000, "timezone-name": "Coordinated Universal Time", "timezone-offset": 0,
+        "flink-version": sim.flink_version, "flink-revision": f"{sim.flink_commit} @ {sim.build_date}",
+        "features": {"web-submit": True, "web-cancel": True, "web-rescale": False, "web-history": False},
     }
 
 

@@ -29,6 +29,11 @@ from bot.sandbox.flink_routes import check_job_id, error_response, register, sta
 from bot.sandbox.server import BackgroundServer, SandboxService
 
 _VERSIONS = {"1.x": "1.18.1", "2.x": "2.3.0"}
+# The build a cluster names in /overview (`flink-commit`) and /config (`flink-revision`). 2.x: what the real
+# Flink 2.3.0 answered (reference/real-stack/captures); 1.x: the simulator's own, not from a capture.
+_BUILDS = {"1.x": ("a8c8b1c", "2023-12-19T21:53:42+01:00"), "2.x": ("c0f8d1a", "2026-06-14T16:29:03+02:00")}
+_GRAPH_HANDLER = ("org.apache.flink.runtime.rest.handler.job.AbstractExecutionGraphHandler.lambda$handleRequest$1"
+                  "(AbstractExecutionGraphHandler.java:99)")
 _NOT_FOUND_EXCEPTION = "org.apache.flink.runtime.rest.NotFoundException"
 FLINK_METRICS_UPDATE_INTERVAL = 10.0   # Flink's default metrics.fetcher.update-interval, in seconds
 
@@ -42,6 +47,7 @@ class FlinkSimulator(SandboxService):
             raise ValueError(f"api_version must be one of {sorted(_VERSIONS)}")
         self.api_version = api_version
         self.flink_version = _VERSIONS[api_version]
+        self.flink_commit, self.build_date = _BUILDS[api_version]
         self.restart_delay = restart_delay
         self.clock = clock
         # Wired by the demo to the Connect simulator: an error text keeps the job failing.
@@ -195,14 +201,14 @@ class FlinkSimulator(SandboxService):
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: j.start_time, reverse=True)
 
-    def _job_for_request(self, jid: str) -> SimJob:
+    def _job_for_request(self, jid: str, handler_frame: str = _GRAPH_HANDLER) -> SimJob:
+        """The job, else Flink's 404: the id in lower case (Flink parses it), the handler's stack trace."""
         check_job_id(jid)
         with self._lock:
             job = self._jobs.get(jid.lower())
         if job is None:
-            abort(error_response(404, f"{_NOT_FOUND_EXCEPTION}: Job {jid} not found" + stack_trace(
-                "org.apache.flink.runtime.rest.handler.job.AbstractExecutionGraphHandler.lambda$handleRequest$1"
-                "(AbstractExecutionGraphHandler.java:99)")))
+            abort(error_response(404, f"{_NOT_FOUND_EXCEPTION}: Job {jid.lower()} not found"
+                                 + stack_trace(handler_frame)))
         return job
 
 

@@ -157,6 +157,7 @@ class ExecutionResult:
 
 # Every open transaction but ours: an idle one shows no query yet may hold the table's metadata lock,
 # which the ALTER must wait for while new queries queue behind it (the classic pile-up).
+_ER_SPECIFIC_ACCESS_DENIED = 1227   # "you need (at least one of) the PROCESS privilege(s)"
 _TRX_SQL = (
     "SELECT t.trx_mysql_thread_id AS thread_id, t.trx_state AS state, "
     "TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS age_s, p.USER AS user, p.HOST AS host, "
@@ -178,8 +179,8 @@ def precheck(conn: Conn, plan: RevertPlan, max_trx_age_s: float = 30) -> Prechec
         cur.execute("SELECT TABLE_ROWS AS table_rows FROM information_schema.TABLES "
                     "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s", (plan.schema, plan.table))
         row = cur.fetchone()
-        cur.execute(_TRX_SQL)
-        trx = [_trx_row(r, plan) for r in cur.fetchall()]
+        trx, unseen = _open_transactions(cur, plan)
+    reasons += [unseen] if unseen else []
     # Older than N s counts whatever its query: an idle transaction shows none, yet may hold the lock.
     blocking = [t for t in trx if t["age_s"] >= max_trx_age_s]
     reasons += [f"transaction of thread {t['thread_id']} ({t['user']}) open {t['age_s']} s"
@@ -188,6 +189,20 @@ def precheck(conn: Conn, plan: RevertPlan, max_trx_age_s: float = 30) -> Prechec
     rows = row["table_rows"] if row else None
     return PrecheckResult(not reasons, reasons, exists, int(rows) if rows is not None else None,
                           blocking, plan.sql)
+
+
+def _open_transactions(cur: Any, plan: RevertPlan) -> tuple[list[dict[str, Any]], str | None]:
+    """Other sessions' open transactions, or why they cannot be seen. Unseen is a refusal, not a pass:
+    the guard exists because one idle transaction can make the ALTER pile up every query behind it."""
+    try:
+        cur.execute(_TRX_SQL)
+    except pymysql.err.OperationalError as exc:
+        if exc.args and exc.args[0] == _ER_SPECIFIC_ACCESS_DENIED:
+            return [], ("the bot's MySQL user cannot see other sessions' transactions (it lacks the PROCESS "
+                        "privilege), so it cannot tell whether the ALTER would wait behind one: "
+                        "`GRANT PROCESS ON *.* TO` that user, then retry")
+        raise
+    return [_trx_row(r, plan) for r in cur.fetchall()], None
 
 
 def _trx_row(row: dict[str, Any], plan: RevertPlan) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def connect_sim() -> Iterator[ConnectSimulator]:
 @pytest.fixture
 def flink_sim() -> Iterator[FlinkSimulator]:
     with FlinkSimulator() as sim:
-        jid = sim.add_job("orders-enrichment")
+        jid = sim.add_job("cdc-orders-enrich")
         sim.fail_and_restart(jid, "org.apache.flink.util.FlinkRuntimeException",
                              "org.apache.flink.util.FlinkRuntimeException: Failed to deserialize CDC record\n"
                              "\tat org.example.Orders.map(Orders.java:42)")

@@ -59,7 +59,7 @@ def test_firing_alert_gives_one_root_and_enrichment(pipeline_bot: BotProcess, sl
     texts = "\n".join(r["text"] for r in replies)
     assert "mysql-oltp-orders" in texts and "FAILED" in texts
     assert "schema" in texts.lower()                      # the Debezium failure classified
-    assert "orders-enrichment" in texts and "RESTART" in texts.upper()
+    assert "cdc-orders-enrich" in texts and "RESTART" in texts.upper()
     assert "hunter2-connect-secret" not in str(slack.messages(CHANNEL)) + str(replies)
 
 

@@ -41,7 +41,7 @@ def test_status_in_the_incident_thread_is_recorded_and_redacted(
     files_before = len(slack.wait_for(slack.files, what="the enrichment's trace file"))
     reply = ask_in_thread(slack, "U0ALICE", "status", root)
     assert "mysql-oltp-orders" in reply and "FAILED" in reply
-    assert "orders-enrichment" in reply and "restarts: 1" in reply
+    assert "cdc-orders-enrich" in reply and "restarts: 1" in reply
     trace = slack.wait_for(lambda: slack.files()[files_before:], what="the trace file")[0]
     assert trace["name"] == "connect-trace-mysql-oltp-orders.txt"
     assert "isn't known to this connector" in trace["content"].decode()
@@ -53,11 +53,11 @@ def test_status_in_the_incident_thread_is_recorded_and_redacted(
 def test_status_without_an_incident_is_private_and_says_what_to_do(
         pipeline_bot: BotProcess, slack: SlackEmulator) -> None:
     everything = ask(slack, "U0ALICE", "status")
-    assert "mysql-oltp-orders" in everything and "orders-enrichment" in everything
+    assert "mysql-oltp-orders" in everything and "cdc-orders-enrich" in everything
     assert "No open incident" in everything and "INC-12" in everything
     assert "attached only in an incident thread" in everything
     one = ask(slack, "U0ALICE", "status mysql-oltp-orders")
-    assert "mysql-oltp-orders" in one and "orders-enrichment" not in one
+    assert "mysql-oltp-orders" in one and "cdc-orders-enrich" not in one
     unknown = ask(slack, "U0ALICE", "status nope")
     assert "no connector named nope" in unknown and "Known connectors: `mysql-oltp-orders`" in unknown
     assert "not a valid connector name" in ask(slack, "U0ALICE", "status '<!channel>'")

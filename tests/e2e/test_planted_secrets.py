@@ -34,7 +34,7 @@ def leaky_backends() -> Iterator[tuple[ConnectSimulator, FlinkSimulator, DockerE
         connect.add_connector("mysql-oltp-orders", config)
         connect.fail_task("mysql-oltp-orders", 0, "org.apache.kafka.connect.errors.ConnectException: "
                           "schema isn't known to this connector\n" + planted_text())
-        jid = flink.add_job("orders-enrichment")
+        jid = flink.add_job("cdc-orders-enrich")
         flink.fail_and_restart(jid, "org.apache.flink.util.FlinkRuntimeException",
                                "org.apache.flink.util.FlinkRuntimeException: bad record\n" + planted_text())
         docker.add_container("dataflow-connect-1", "connect")

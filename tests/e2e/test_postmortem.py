@@ -102,7 +102,7 @@ def test_the_drill_exports_the_same_draft_everywhere(pipeline_bot: BotProcess, s
                    what="the incident_resolved event")
 
     with FlinkClient(flink_sim.url, stable_seconds=1) as flink:   # the bot's FLINK_STABLE_SECONDS
-        slack.wait_for(lambda: flink.job_health("orders-enrichment").healthy, what="the Flink job stable again")
+        slack.wait_for(lambda: flink.job_health("cdc-orders-enrich").healthy, what="the Flink job stable again")
     slack.slash_command("U0ALICE", "postmortem INC-1")
     in_thread = uploaded(slack, 1)[0]
     over_http = get_md(pipeline_bot, "INC-1")
@@ -123,7 +123,7 @@ def test_the_drill_exports_the_same_draft_everywhere(pipeline_bot: BotProcess, s
     assert "requested by Alice Nguyen (U0ALICE)" in actions and "Approved by Bob Tran (U0BOB)" in actions
     assert "- [x] Connector `mysql-oltp-orders` RUNNING — connector RUNNING, task 0 RUNNING" in text
     assert "- [x] Alert clear" in text
-    assert "- [x] Flink job `orders-enrichment` RUNNING — job RUNNING (checked live)" in text
+    assert "- [x] Flink job `cdc-orders-enrich` RUNNING — job RUNNING (checked live)" in text
     assert "hunter2-connect-secret" not in text
 
     connect_sim.fail_task("mysql-oltp-orders", 0, "io.debezium.DebeziumException: schema isn't known")

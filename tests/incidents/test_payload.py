@@ -46,7 +46,7 @@ def test_alerts_about_one_pipeline_correlate_whatever_their_names() -> None:
     by_table = correlation_key(LINEAGE, {"alertname": "SchemaDriftDetected", "table": "oltp.orders"}, "g1")
     by_connector = correlation_key(LINEAGE, {"alertname": "ConnectorTaskFailed", "connector": "mysql-oltp-orders"}, "g2")
     by_schema = correlation_key(LINEAGE, {"alertname": "X", "schema": "oltp", "table": "orders"}, "g3")
-    by_job = correlation_key(LINEAGE, {"alertname": "FlinkJobRestarting", "job_name": "orders_enrichment"}, "g4")
+    by_job = correlation_key(LINEAGE, {"alertname": "FlinkJobRestarting", "job_name": "cdc_orders_enrich"}, "g4")
     assert by_table == by_connector == by_schema == by_job == ("pipeline:orders", "orders")
     unknown = correlation_key(LINEAGE, {"alertname": "DiskFull"}, "{}:{alertname=\"DiskFull\"}")
     assert unknown[0].startswith("group:") and unknown[1] is None

@@ -74,10 +74,10 @@ def drill_facts(display_tz: str = "Asia/Ho_Chi_Minh") -> Facts:
                                          "state: ALERTMANAGER_URL is not set)"),
         connectors=(Check("Connector `mysql-oltp-orders` RUNNING", True, "connector RUNNING, task 0 RUNNING "
                                                                           "(checked live)"),),
-        jobs=(Check("Flink job `orders-enrichment` RUNNING", False, "job RESTARTING (checked live)"),),
+        jobs=(Check("Flink job `cdc-orders-enrich` RUNNING", False, "job RESTARTING (checked live)"),),
     )
     scope = Scope(pipeline="orders", tables=("oltp.orders",), connectors=("mysql-oltp-orders",),
-                  topics=("dbserver1.oltp.orders",), flink_jobs=("orders-enrichment",))
+                  topics=("dbserver1.oltp.orders",), flink_jobs=("cdc-orders-enrich",))
     return Facts(incident=drill_incident(), events=drill_events(), scope=scope, checks=checks,
                  display_tz=display_tz, people={"U0ALICE": "Alice Nguyen", "U0BOB": "Bob Tran"},
                  permalink="https://sandbox.slack.com/archives/C0INCIDENT/p1795676431000000")

@@ -48,7 +48,7 @@ def test_the_drill_holds_timeline_in_order_ddl_and_both_people_of_the_approval()
     actions = text.split("## Actions taken")[1].split("## Postmortem checklist")[0]
     assert "requested by Alice Nguyen (U0ALICE)" in actions and "Approved by Bob Tran (U0BOB)" in actions
     assert "- [x] Connector `mysql-oltp-orders` RUNNING" in text
-    assert "- [ ] Flink job `orders-enrichment` RUNNING" in text
+    assert "- [ ] Flink job `cdc-orders-enrich` RUNNING" in text
 
 
 def test_times_are_truncated_to_the_second_and_durations_match_them() -> None:

@@ -128,8 +128,8 @@ def test_connector_check_follows_the_live_task_state(make_deps: Callable[..., De
 
 def test_flink_check_says_the_job_state(make_deps: Callable[..., Deps]) -> None:
     with FlinkSimulator() as sim:
-        sim.add_job("orders-enrichment")
-        checks = job_checks(make_deps(flink_url=sim.url), ("orders-enrichment", "missing"))
+        sim.add_job("cdc-orders-enrich")
+        checks = job_checks(make_deps(flink_url=sim.url), ("cdc-orders-enrich", "missing"))
     assert [c.ok for c in checks] == [True, False] and checks[0].detail == "job RUNNING (checked live)"
 
 

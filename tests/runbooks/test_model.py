@@ -72,14 +72,14 @@ def _ctx(args: list[str] | None = None) -> StepContext:
     inc = Incident(id="INC-3", number=3, correlation_key="pipeline:orders", pipeline="orders", title="t",
                    channel="C1", opened_at=1.0, last_seen_at=1.0)
     scope = Scope(pipeline="orders", tables=("oltp.orders",), connectors=("mysql-oltp-orders",),
-                  flink_jobs=("orders-enrichment",))
+                  flink_jobs=("cdc-orders-enrich",))
     return StepContext(deps=None, incident=inc, scope=scope, user="U1", args=args or [])  # type: ignore[arg-type]
 
 
 def test_params_come_from_the_pipeline_and_the_arguments() -> None:
     params = {"table": "{table}", "connector": "{connector}", "column": "{column?}", "job": "{job}"}
     assert _ctx().resolve(params, "s") == {"table": "oltp.orders", "connector": "mysql-oltp-orders",
-                                           "column": "", "job": "orders-enrichment"}
+                                           "column": "", "job": "cdc-orders-enrich"}
     assert _ctx(["extra_col"]).resolve({"column": "{column}"}, "s") == {"column": "extra_col"}
     with pytest.raises(UserInputError) as info:
         _ctx().resolve({"column": "{column}"}, "rollback-schema")

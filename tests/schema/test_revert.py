@@ -153,3 +153,17 @@ def test_lock_wait_timeout_is_applied(orders_db: str, mysql_url: str) -> None:
         holder.rollback()
         holder.close()
     assert server_info(connect(mysql_url)).flavor == "mariadb"
+
+
+def test_a_user_without_process_cannot_see_transactions_so_the_revert_is_refused(orders_db: str,
+                                                                                 mysql_url: str) -> None:
+    plan = _drifted_plan(orders_db, mysql_url)
+    user = f"np_{orders_db[-8:]}"
+    run_sql(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'", orders_db)
+    try:
+        run_sql(f"GRANT SELECT, ALTER ON `{orders_db}`.* TO '{user}'@'%'", orders_db)
+        check = precheck(connect(mysql_url.replace("root:@", f"{user}:pw@")), plan)
+        assert not check.ok and any("PROCESS privilege" in r for r in check.reasons)
+        assert "unexpected_field" in [c[0] for c in columns_of(orders_db)]
+    finally:
+        run_sql(f"DROP USER '{user}'@'%'", orders_db)

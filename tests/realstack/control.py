@@ -1,0 +1,75 @@
+"""Drive the local real stack from tests: bring it up once, read its URLs, stop and restart one piece.
+
+The stack is the project's own (scripts/stack/stack.py); these helpers only call its command line and read
+the files it writes under STACK_DIR, so a test sees the stack exactly as `make stack-up` leaves it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STACK_PY = REPO / "scripts" / "stack" / "stack.py"
+UP_TIMEOUT_S = 420.0
+PIECES = ("mariadb", "broker", "connect", "flink-jobmanager", "flink-taskmanager", "prometheus", "alertmanager")
+
+
+def stack_dir() -> Path:
+    return Path(os.environ.get("STACK_DIR") or REPO / ".stack")
+
+
+def stack(*args: str, timeout: float = UP_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(STACK_PY), *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def ensure_up() -> dict[str, str]:
+    """The stack's env (stack.json) once every piece is up; starting what is down. Fails, never skips."""
+    if stack("status", "--check", timeout=60).returncode != 0:
+        up = stack("up")
+        if up.returncode != 0:
+            pytest.fail(f"the local real stack did not come up (make stack-install stack-up):\n"
+                        f"{(up.stdout + up.stderr)[-3000:]}", pytrace=False)
+    info = stack_dir() / "stack.json"
+    return dict(json.loads(info.read_text())["env"])
+
+
+def pid_of(piece: str) -> int | None:
+    try:
+        return int((stack_dir() / "run" / f"{piece}.pid").read_text().split()[0])
+    except (OSError, ValueError):
+        return None
+
+
+def stop_piece(piece: str, timeout: float = 30.0) -> None:
+    """SIGTERM to the piece's process group (it runs in its own session), then wait until it is gone."""
+    pid = pid_of(piece)
+    if pid is None:
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(pid, signal.SIGKILL)
+
+
+def start_all() -> None:
+    """`stack.py up` starts only what is down (and resubmits the Flink job if it is gone)."""
+    up = stack("up")
+    if up.returncode != 0:
+        pytest.fail(f"stack.py up failed:\n{(up.stdout + up.stderr)[-3000:]}", pytrace=False)
