@@ -12,7 +12,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -20,6 +22,21 @@ REPO = Path(__file__).resolve().parents[2]
 STACK_PY = REPO / "scripts" / "stack" / "stack.py"
 UP_TIMEOUT_S = 420.0
 PIECES = ("mariadb", "broker", "connect", "flink-jobmanager", "flink-taskmanager", "prometheus", "alertmanager")
+
+
+T = TypeVar("T")
+
+
+def poll(check: Callable[[], T], timeout: float, what: str, every: float = 1.0) -> T:
+    """check() until it returns something truthy; fails naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not seen within {timeout:.0f} s", pytrace=False)
+        time.sleep(every)
 
 
 def stack_dir() -> Path:
