@@ -262,3 +262,24 @@ def test_a_step_whose_bot_died_mid_execution_is_reported_interrupted(
     assert "may or may not have run" in line
     assert [e["event"] for e in _audit(redis_client)][-1] == "interrupted"
     slack.wait_for(lambda: "Interrupted" in _json((slack.message(CHANNEL, request["ts"]) or {}).get("blocks")))
+
+
+def test_a_byte_identical_replayed_click_acts_once_and_is_audited(
+        start_bot: Callable[..., BotProcess], slack: SlackEmulator, drilled: DriftTable,
+        connect_sim: ConnectSimulator, redis_client: Any) -> None:
+    start_incident(start_bot, slack, drilled, connect_sim)
+    slack.slash_command(ALICE, "runbook schema-drift")
+    checklist = button_message(slack, "run_step:schema-diff")
+    slack.click(ALICE, CHANNEL, checklist["ts"], "run_step:schema-diff")
+    click = slack.deliveries()[-1]
+    text_in_thread(slack, "Columns and diff")
+    posts_before = len(slack.calls("chat.postMessage"))
+    # The same click signed at another second (so new to the gate), then delivered again byte for byte.
+    headers = slack.sender.headers(click.body, click.content_type, timestamp=int(time.time()) - 10)
+    first, second = (httpx.post(str(slack.request_url), content=click.body, headers=headers) for _ in range(2))
+    assert first.status_code == second.status_code == 200 and second.content == b""
+    slack.wait_for(lambda: len(slack.calls("chat.postMessage")) > posts_before, what="the first delivery's result")
+    time.sleep(1.0)                                  # room for a second result that must not come
+    assert len(slack.calls("chat.postMessage")) == posts_before + 1
+    replays = [a for a in _audit(redis_client) if a["event"] == "replay-refused"]
+    assert len(replays) == 1 and replays[0]["user"] == ALICE
