@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -56,6 +56,8 @@ def failure_class(exc: BaseException) -> str:
         return f"HTTP {exc.response.status_code}"
     if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in (1044, 1045):
         return "authentication failed"
+    if isinstance(exc, pymysql.err.OperationalError) and "timed out" in str(exc):
+        return "timed out"   # pymysql wraps the socket timeout: (2013, 'Lost connection ... (timed out)')
     if isinstance(exc, httpx.ConnectError | redis.ConnectionError | ConnectionError | pymysql.err.OperationalError):
         return "connection refused" if "refused" in str(exc).lower() else "cannot connect"
     if isinstance(exc, ValueError):
@@ -109,7 +111,9 @@ def probe_mysql(url: str, timeout: float = 1.0) -> Probe:
     def check() -> str:
         kwargs = parse_mysql_url(url)   # %-escaped user and password decoded
         kwargs.pop("database", None)
-        conn = pymysql.connect(**kwargs, connect_timeout=max(1, int(timeout)))
+        # Every phase bounded: a server that accepts the connection and never answers must not hold us.
+        seconds = max(1, int(timeout))
+        conn = pymysql.connect(**kwargs, connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds)
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT VERSION()")
@@ -132,26 +136,50 @@ def probe_docker(host: str, timeout: float = 1.0) -> Probe:
     return _timed("docker", "DOCKER_HOST", host, check)
 
 
-def backend_probes(settings: Settings, timeout: float = 1.0) -> list[Probe]:
-    """Redis first, then every configured backend, probed in parallel."""
-    checks: list[Callable[[], Probe]] = [lambda: probe_redis(settings.redis_url, timeout)]
-    if settings.connect_url:
-        checks.append(
-            lambda: probe_http(
-                "kafka-connect", "CONNECT_URL", settings.connect_url or "", "/", "version", timeout
-            )
-        )
-    if settings.flink_url:
-        checks.append(
-            lambda: probe_http(
-                "flink", "FLINK_URL", settings.flink_url or "", "/overview", "flink-version", timeout
-            )
-        )
-    if settings.docker_host:
-        checks.append(lambda: probe_docker(settings.docker_host or "", timeout))
+# The answer waits at most this much beyond the probes' own timeout: a probe stuck past its socket
+# timeouts (a driver that ignores them) is reported as timed out, and the caller is not held.
+GRACE_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class _Planned:
+    name: str
+    variable: str
+    where: str
+    run: Callable[[], Probe]
+
+
+def _planned(settings: Settings, timeout: float) -> list[_Planned]:
+    """Redis first, then every configured backend."""
+    redis_url = settings.redis_url
+    plans = [_Planned("redis", "REDIS_URL", _host_of(redis_url), lambda: probe_redis(redis_url, timeout))]
+    if connect_url := settings.connect_url:
+        plans.append(_Planned("kafka-connect", "CONNECT_URL", _host_of(connect_url), lambda: probe_http(
+            "kafka-connect", "CONNECT_URL", connect_url, "/", "version", timeout)))
+    if flink_url := settings.flink_url:
+        plans.append(_Planned("flink", "FLINK_URL", _host_of(flink_url), lambda: probe_http(
+            "flink", "FLINK_URL", flink_url, "/overview", "flink-version", timeout)))
+    if docker_host := settings.docker_host:
+        plans.append(_Planned("docker", "DOCKER_HOST", docker_host, lambda: probe_docker(docker_host, timeout)))
     if settings.mysql_url:
-        checks.append(
-            lambda: probe_mysql(settings.mysql_url.get_secret_value() if settings.mysql_url else "", timeout)
-        )
-    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
-        return list(pool.map(lambda f: f(), checks))
+        mysql_url = settings.mysql_url.get_secret_value()
+        plans.append(_Planned("mysql", "MYSQL_URL", _host_of(mysql_url), lambda: probe_mysql(mysql_url, timeout)))
+    return plans
+
+
+def backend_probes(settings: Settings, timeout: float = 1.0) -> list[Probe]:
+    """Every configured backend probed in parallel, Redis first; answers within timeout + GRACE_SECONDS
+    whatever the backends do (a hung one is reported as timed out, its probe left to end on its own)."""
+    plans = _planned(settings, timeout)
+    pool = ThreadPoolExecutor(max_workers=len(plans), thread_name_prefix="probe")
+    try:
+        futures = [pool.submit(plan.run) for plan in plans]
+        wait(futures, timeout=timeout + GRACE_SECONDS)
+        return [f.result() if f.done() else _overdue(plan, timeout) for plan, f in zip(plans, futures, strict=True)]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _overdue(plan: _Planned, timeout: float) -> Probe:
+    return Probe(plan.name, plan.variable, plan.where, False, (timeout + GRACE_SECONDS) * 1000,
+                 "timed out", "timed out")

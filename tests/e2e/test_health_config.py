@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from bot.sandbox.slack_emulator import SlackEmulator
 from tests.conftest import free_port
+from tests.e2e.alerting import alert, notification, post
 from tests.e2e.conftest import OwnRedis
 from tests.harness import BOT_TOKEN, BotProcess, bot_env, run_cli
 
@@ -100,3 +105,41 @@ def test_healthz_reports_every_configured_backend(start_bot: Callable[..., BotPr
     assert checks["mysql"]["ok"] is True and checks["flink"]["ok"] is False
     assert "root" not in checks["mysql"]["where"]                  # no credentials in the answer
     assert body["status"] == "degraded"
+
+
+class SilentServer:
+    """Accepts connections and never answers: a MariaDB or Kafka Connect that hangs."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.held.append(self.sock.accept()[0])
+
+    def close(self) -> None:
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+def test_healthz_answers_with_hung_backends_and_intake_keeps_working(start_bot: Callable[..., BotProcess]) -> None:
+    mysql, connect = SilentServer(), SilentServer()
+    try:
+        bot = start_bot(MYSQL_URL=f"mysql://root@127.0.0.1:{mysql.port}/", CONNECT_URL=f"http://127.0.0.1:{connect.port}")
+        with ThreadPoolExecutor(max_workers=8) as pool:     # more pending probes than before took the server down
+            answers = list(pool.map(lambda _i: httpx.get(bot.url + "/healthz", timeout=15), range(8)))
+        for resp in answers:
+            checks = resp.json()["checks"]
+            assert resp.status_code == 200 and resp.json()["status"] == "degraded"
+            assert checks["mysql"] == {**checks["mysql"], "ok": False, "detail": "timed out"}
+            assert checks["kafka-connect"]["ok"] is False and checks["kafka-connect"]["detail"] == "timed out"
+        stored = post(bot.url, notification(alert("SchemaDriftDetected", table="oltp.orders")))
+        assert stored.status_code == 200
+    finally:
+        mysql.close()
+        connect.close()
