@@ -56,6 +56,10 @@ def decide(deps: Deps, approval_id: str, user: str, approve: bool) -> str:
     _check_decider(deps, a, user, approve)
     new: State = "approved" if approve else "denied"
     if not Approvals(deps.store.r).move(a, "pending", new, user, decided_by=user, decided_at=f"{time.time():.6f}"):
+        # Decided by another click since we read it: a click on a decided request, audited like one.
+        now = Approvals(deps.store.r).get(a.id)
+        audit(deps, "stale-click-refused", a, user,
+              f"{'approve' if approve else 'deny'} on a request already {now.state if now else 'gone'}")
         return "Someone else decided this request a moment ago; nothing more to do."
     _decided_event(deps, a, user, new)
     sync_run(deps, a.id)   # the message says "approved by …; running" before it runs
