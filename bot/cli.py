@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from bot.config import load_settings
+from bot.config import load_settings, read_settings
 from bot.errors import ConfigError, DataflowError
 
 app = typer.Typer(
@@ -28,10 +28,9 @@ def check_config() -> None:
     """Print every setting, where it came from and whether its service answers; exit 2 on any problem."""
     from bot.checks import check, settings_lines
 
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        _fail(exc.problems)
+    settings, malformed = read_settings()
+    if malformed:   # everything that can be said without probing, at once; values at their defaults unprobed
+        _fail(malformed + settings.problems())
         return
     for line in settings_lines(settings):
         typer.echo(line)

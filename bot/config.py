@@ -16,6 +16,7 @@ from bot.errors import ConfigError
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _APPROVER_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -113,6 +114,13 @@ class Settings(BaseSettings):
             return value
         return None
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r} (one of {', '.join(_LOG_LEVELS)})")
+        return value.upper()
+
     @field_validator("display_tz")
     @classmethod
     def _tz(cls, value: str) -> str:
@@ -161,15 +169,52 @@ def env_name(field: str) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from env and .env; ConfigError with one line per malformed variable."""
+    """Settings from env and .env; ConfigError listing every problem at once when one is malformed:
+    the malformed ones and, read with those at their defaults, the missing ones."""
+    settings, malformed = read_settings(**overrides)
+    if malformed:
+        raise ConfigError(malformed + settings.problems())
+    return settings
+
+
+def read_settings(**overrides: Any) -> tuple[Settings, list[str]]:
+    """The settings with each malformed value replaced by its default, and one line per malformed
+    variable in plain words, so that one bad value never hides the other problems."""
     try:
-        return Settings(**overrides)
+        return Settings(**overrides), []
     except ValidationError as exc:
-        lines = []
+        lines, defaults = [], {}
         for err in exc.errors():
-            name = env_name(str(err["loc"][0])) if err["loc"] else "settings"
-            lines.append(f"{name}: malformed ({err['msg']})")
-        raise ConfigError(lines) from exc
+            field = str(err["loc"][0]) if err["loc"] else ""
+            lines.append(f"{env_name(field) or 'settings'}: malformed ({_plain(err, field)})")
+            if field in Settings.model_fields:
+                defaults[field] = Settings.model_fields[field].get_default(call_default_factory=True)
+        return Settings(**{**overrides, **defaults}), lines
+
+
+_EXAMPLES = {"bot_port": "3000", "log_format": "auto, console or json"}
+
+
+def _plain(err: Any, field: str) -> str:
+    """Pydantic's error in the words an operator expects, with the expected form; never the value (it may
+    be a secret)."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    example = _EXAMPLES.get(field)
+    if kind == "int_parsing":
+        return f"expected a whole number, e.g. {example or 30}"
+    if kind == "float_parsing":
+        return "expected a number of seconds, e.g. 30 or 2.5"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {"greater_than_equal": "at least", "greater_than": "more than",
+                 "less_than_equal": "at most", "less_than": "less than"}[kind]
+        bound = next(iter(ctx.values()), "")
+        bound = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+        return f"must be {words} {bound}" + (f", e.g. {example}" if example else "")
+    if kind == "string_pattern_mismatch":
+        return f"expected {example}" if example else f"expected the form {ctx.get('pattern')}"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    return str(err["msg"])
 
 
 def setting_source(field: str, env_file: Path = Path(".env")) -> str:

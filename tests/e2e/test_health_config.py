@@ -143,3 +143,25 @@ def test_healthz_answers_with_hung_backends_and_intake_keeps_working(start_bot: 
     finally:
         mysql.close()
         connect.close()
+
+
+def test_check_config_lists_every_malformed_and_missing_setting_in_one_run(redis_url: str,
+                                                                          slack: SlackEmulator) -> None:
+    env = bot_env(redis_url, slack.api_url, free_port(), BOT_PORT="abc", LOG_LEVEL="LOUD",
+                  DRIFT_WATCH_INTERVAL_SECONDS="-5")
+    for unset in ("INCIDENT_CHANNEL", "ALERT_WEBHOOK_TOKEN"):
+        env.pop(unset)
+    result = run_cli(["check-config"], env)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert "BOT_PORT: malformed (expected a whole number, e.g. 3000)" in lines
+    assert any(line.startswith("LOG_LEVEL: malformed (unknown log level 'LOUD'") for line in lines)
+    assert "DRIFT_WATCH_INTERVAL_SECONDS: malformed (must be at least 0)" in lines
+    assert sum(line.startswith(("INCIDENT_CHANNEL: missing", "ALERT_WEBHOOK_TOKEN: missing")) for line in lines) == 2
+
+
+def test_serve_with_an_unknown_log_level_exits_2_with_one_line(redis_url: str, slack: SlackEmulator) -> None:
+    result = run_cli(["serve"], bot_env(redis_url, slack.api_url, free_port(), LOG_LEVEL="LOUD"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("LOG_LEVEL: malformed (unknown log level 'LOUD'")
+    assert "Traceback" not in result.stdout + result.stderr
