@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from bot.blocks.common import escape
 from bot.blocks.postmortem import postmortem_button
 from bot.blocks.runbook import checklist_blocks
-from bot.commands.registry import Invocation, Reply, subcommand
+from bot.commands.registry import Invocation, Reply, split_incident_arg, subcommand
 from bot.commands.target import record_command, resolve_incident, thread_reply
 from bot.errors import NotFoundError, UserInputError
 from bot.runbooks.engine import request_step
@@ -19,15 +19,16 @@ if TYPE_CHECKING:
 
 @subcommand("runbook", "<name> [INC-n]", "post a runbook in the incident thread, a button per step")
 def run_runbook(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
-    inc, rest = resolve_incident(deps, inv, args)
-    assert inc is not None
-    books = runbooks()
-    if not rest:
+    # The name first: a wrong one is told as such, with the valid ones, whether or not an incident is open.
+    books, (named, _) = runbooks(), split_incident_arg(args)
+    if not named:
         names = ", ".join(f"`{n}`" for n in sorted(books))
         raise UserInputError("Which runbook?", f"Runbooks: {names}. Example: `/dataflow runbook schema-drift`.")
-    book = books.get(rest[0])
+    book = books.get(named[0])
     if book is None:
-        raise NotFoundError(f"Unknown runbook `{escape(rest[0][:60])}`.", "Runbooks: " + ", ".join(sorted(books)) + ".")
+        raise NotFoundError(f"Unknown runbook `{escape(named[0][:60])}`.", "Runbooks: " + ", ".join(sorted(books)) + ".")
+    inc, _ = resolve_incident(deps, inv, args)
+    assert inc is not None
     record_command(deps, inc, inv, f"posted the {book.name} runbook")
     blocks = [*checklist_blocks(book, inc.id), postmortem_button(inc.id)]
     return thread_reply(inc, f"Runbook: {book.title}", blocks,
@@ -36,11 +37,11 @@ def run_runbook(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
 
 @subcommand("run", "<step> [column] [INC-n]", "run a runbook step; mutating steps wait for a second person's approval")
 def run_step(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
-    inc, rest = resolve_incident(deps, inv, args)
-    assert inc is not None
-    if not rest:
+    if not split_incident_arg(args)[0]:
         steps = sorted({s.id for b in runbooks().values() for s in b.steps})
         raise UserInputError("Which step?", "Steps: " + ", ".join(f"`{s}`" for s in steps) + ".")
+    inc, rest = resolve_incident(deps, inv, args)
+    assert inc is not None
     book, step = choose_step(runbooks(), rest[0], [a.alertname for a in inc.alerts.values()])
     record_command(deps, inc, inv, f"asked to run {step.id}")
     return Reply(text=request_step(deps, inc, book, step, inv.user_id, rest[1:]))

@@ -13,10 +13,14 @@ if TYPE_CHECKING:
     from bot.deps import Deps
 
 
+JUST_RESOLVED_SECONDS = 24 * 3600
+
+
 def resolve_incident(
     deps: Deps, inv: Invocation, args: list[str], required: bool = True
 ) -> tuple[Incident | None, list[str]]:
-    """INC-n if given; else the thread's incident (mentions inside a thread); else the channel's latest open one.
+    """INC-n if given; else the thread's incident (mentions inside a thread); else the channel's latest open
+    one; else its newest if it resolved within the last day.
 
     Returns the incident and the remaining arguments.
     """
@@ -31,12 +35,23 @@ def resolve_incident(
         if inc is not None:
             return inc, rest
     channel = deps.settings.incident_channel or inv.channel_id
-    inc = deps.store.latest_open_incident(channel)
+    inc = deps.store.latest_open_incident(channel) or just_resolved_incident(deps, channel)
     if inc is None and required:
         raise NotFoundError(
-            "There is no open incident.", "Name one explicitly (`INC-12`); `/dataflow incidents` lists them."
+            "There is no open or recently resolved incident.",
+            "Name one explicitly (`INC-12`); `/dataflow incidents` lists them.",
         )
     return inc, rest
+
+
+def just_resolved_incident(deps: Deps, channel: str) -> Incident | None:
+    """The channel's newest incident if it resolved within JUST_RESOLVED_SECONDS: right after the resolve is
+    when people ask for the postmortem or a last status, and "no open incident" is a dead end then."""
+    newest = next(iter(deps.store.incidents(channel, 1)), None)
+    if newest is None or newest.status != "resolved":
+        return None
+    resolved_at = newest.resolved_at or 0.0
+    return newest if time.time() - resolved_at <= JUST_RESOLVED_SECONDS else None
 
 
 def thread_reply(

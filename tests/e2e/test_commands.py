@@ -124,3 +124,16 @@ def test_backends_down_or_not_configured_give_a_line(start_bot: Callable[..., Bo
     assert "*Docker* at `tcp://127.0.0.1:9` did not answer" in logs
     assert "Set MYSQL_URL" in ask(slack, "U0ALICE", "schema oltp.orders")
     slack.wait_for(lambda: "MYSQL_URL is not set" in bot.logs(), what="the watcher saying why it is off")
+
+
+def test_right_after_the_resolve_commands_take_that_incident_and_a_wrong_name_lists_the_right_ones(
+        bot: BotProcess, slack: SlackEmulator) -> None:
+    wrong = ask(slack, "U0ALICE", "runbook nosuch")             # no incident at all: the name is the problem
+    assert "Unknown runbook `nosuch`" in wrong and "schema-drift" in wrong
+    first = alert("SchemaDriftDetected", **DRIFT)
+    post(bot.url, notification(first))
+    root = slack.wait_for(lambda: roots(slack), what="INC-1")[0]["ts"]
+    post(bot.url, notification({**first, "status": "resolved", "endsAt": "2026-11-26T07:10:00Z"}))
+    slack.wait_for(lambda: "[RESOLVED]" in (slack.message(CHANNEL, root) or {}).get("text", ""))
+    slack.slash_command("U0ALICE", "postmortem")               # typed in the channel, not in the thread
+    slack.wait_for(lambda: [f for f in slack.files() if f["name"] == "postmortem-INC-1.md"], what="INC-1's draft")
