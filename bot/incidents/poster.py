@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from itertools import islice
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks.incident import incident_metadata, root_blocks, root_text
 from bot.deps import Deps
@@ -11,6 +14,15 @@ from bot.models import Incident, TimelineEvent
 
 HISTORY_LOOKBACK_SECONDS = 600.0
 MAX_PAGES = 20
+# What Slack answers about a message or thread that no longer exists: someone deleted the root, and Slack
+# has no undo. Retrying cannot help; the incident carries on under a new root.
+GONE = frozenset({"message_not_found", "thread_not_found"})
+REPLACED_NOTE = (":information_source: The previous root message of this incident was deleted in Slack; "
+                 "this thread continues it.")
+
+
+def gone(exc: SlackApiError) -> bool:
+    return exc.response.get("error") in GONE
 
 
 class ThreadPoster:
@@ -32,13 +44,49 @@ class ThreadPoster:
         return ts
 
     def update_root(self, inc: Incident) -> None:
-        if inc.root_ts:
+        if not inc.root_ts:
+            return
+        try:
             self.slack.chat_update(channel=inc.channel, ts=inc.root_ts, text=root_text(inc),
-                                   blocks=root_blocks(inc, self.deps.settings.display_tz),
-                                   metadata=incident_metadata(inc.id, "root"))
+                                   blocks=self._root_blocks(inc), metadata=incident_metadata(inc.id, "root"))
+        except SlackApiError as exc:
+            if not gone(exc):
+                raise
+            self.replace_root(inc, inc.root_ts)   # the new root shows the current state already
 
     def reply(self, inc: Incident, kind: str, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
-        return self.post_once(inc, kind, self.ensure_root(inc), text, blocks)
+        root = self.ensure_root(inc)
+        try:
+            return self.post_once(inc, kind, root, text, blocks)
+        except SlackApiError as exc:
+            if not gone(exc):
+                raise
+        return self.post_once(inc, kind, self.replace_root(inc, root), text, blocks)
+
+    def replace_root(self, inc: Incident, gone_ts: str) -> str:
+        """The root was deleted: post a new one that says so, once, and make it the incident's root, so
+        that every line after goes there. Whoever comes second finds it already replaced."""
+        current = self.store.incident(inc.id) or inc
+        if current.root_ts and current.root_ts != gone_ts:
+            inc.root_ts = current.root_ts
+            return current.root_ts
+        ts = self.post_once(inc, f"root-after:{gone_ts}", None, root_text(inc),
+                            [_note(REPLACED_NOTE), *self._root_blocks(inc)])
+        with self.store.lock(f"corr:{inc.correlation_key}"):
+            current = self.store.incident(inc.id) or inc
+            if current.root_ts == gone_ts:
+                current.root_ts = ts
+                self.store.save_incident(current)
+        inc.root_ts = current.root_ts
+        self.store.add_event(inc.id, TimelineEvent(
+            ts=time.time(), kind="note", actor="bot", source_id=f"root-replaced:{gone_ts}",
+            text="The root message was deleted in Slack; a new root continues the incident"))
+        return inc.root_ts or ts
+
+    def _root_blocks(self, inc: Incident) -> list[dict[str, Any]]:
+        blocks = root_blocks(inc, self.deps.settings.display_tz)
+        replaced = self.store.post_ts(inc.id, "root") not in (None, inc.root_ts)
+        return [_note(REPLACED_NOTE), *blocks] if replaced else blocks
 
     def post_once(self, inc: Incident, kind: str, thread_ts: str | None, text: str,
                   blocks: list[dict[str, Any]] | None) -> str:
@@ -79,3 +127,7 @@ class ThreadPoster:
         # A SlackResponse iterates over its pages, following response_metadata.next_cursor.
         first = getattr(self.slack, method)(include_all_metadata=True, limit=200, **kwargs)
         return [m for page in islice(first, MAX_PAGES) for m in page.get("messages") or []]
+
+
+def _note(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -220,3 +221,26 @@ def test_a_secret_in_an_alert_annotation_never_reaches_slack(bot: BotProcess, sl
     post(bot.url, notification(leaky))
     root = slack.wait_for(lambda: roots(slack))[0]
     assert "Sup3rSecretPw" not in str(root) and "debezium:********@mysql" in str(root["blocks"])
+
+
+def test_a_deleted_root_gets_a_new_root_and_the_incident_carries_on(bot: BotProcess, slack: SlackEmulator,
+                                                                     redis_client: Any) -> None:
+    drift = alert("SchemaDriftDetected", **DRIFT)
+    post(bot.url, notification(drift))
+    old = slack.wait_for(lambda: roots(slack), what="INC-1's root")[0]["ts"]
+    wait_thread(slack, "*Flink*", "*MySQL*", "*Docker*")       # the enrichment is done: the repeat edits
+    slack.state.delete(CHANNEL, old)                          # someone deleted it; Slack has no undo
+    post(bot.url, notification(drift))                        # a repeat: edits the root
+    post(bot.url, notification(alert("FlinkJobRestarting", job_name="cdc_orders_enrich")))   # joins INC-1
+
+    def new_root() -> dict[str, Any] | None:
+        return next((m for m in roots(slack) if "was deleted" in json.dumps(m.get("blocks"))), None)
+
+    root = slack.wait_for(new_root, what="the new root")
+    assert "INC-1" in root["text"] and root["ts"] != old
+    joined = slack.wait_for(lambda: [r for r in slack.replies(CHANNEL, root["ts"])
+                                     if "FlinkJobRestarting" in r.get("text", "")], what="the new alert's line")
+    assert len(joined) == 1
+    assert len([m for m in slack.messages(CHANNEL) if "INC-1" in m.get("text", "")]) == 1   # one new root only
+    assert redis_client.xlen("dfo:alerts:dead") == 0            # nothing dead-lettered
+    assert json.loads(redis_client.get("dfo:incident:INC-1"))["root_ts"] == root["ts"]   # the incident's root now
