@@ -41,9 +41,15 @@ def masked(value: object) -> str:
 
 def settings_lines(settings: Settings) -> list[str]:
     return [
-        f"{env_name(name):<32} {masked(getattr(settings, name)):<40} [{setting_source(name)}]"
+        f"{env_name(name):<32} {masked(getattr(settings, name)):<40} [{_source(settings, name)}]"
         for name in Settings.model_fields
     ]
+
+
+def _source(settings: Settings, name: str) -> str:
+    """env, .env or default; "unset" for a setting with no value at all (a required one is a problem too)."""
+    source = setting_source(name)
+    return "unset" if source == "default" and getattr(settings, name) is None else source
 
 
 def slack_probe(settings: Settings) -> tuple[Probe, str]:

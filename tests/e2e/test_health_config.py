@@ -71,6 +71,7 @@ def test_check_config_passes_and_prints_sources(redis_url: str, slack: SlackEmul
     assert result.returncode == 0, result.stderr
     assert "configuration OK" in result.stdout
     assert "REDIS_URL" in result.stdout and "[env]" in result.stdout and "[default]" in result.stdout
+    assert any(line.startswith("CONNECT_URL") and line.endswith("[unset]") for line in result.stdout.splitlines())
     assert "ok   slack" in result.stdout
 
 
