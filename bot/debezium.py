@@ -8,13 +8,14 @@ cause is the last one. Rules are tried on the deepest cause first: the Connect w
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.redact import redact
 
-TraceKind = Literal["schema_unknown", "ddl_parse_failure", "history_missing", "binlog_purged",
-                    "authentication", "row_schema_mismatch", "other", "none"]
+TraceKind = Literal["schema_unknown", "ddl_parse_failure", "history_ddl_unparseable", "history_missing",
+                    "binlog_purged", "authentication", "row_schema_mismatch", "other", "none"]
 
 MAX_KEY_LINES = 8
 MAX_LINE = 300
@@ -40,6 +41,11 @@ class TraceDiagnosis:
         RUNNING again, the event skipped), so RUNNING again does not mean nothing was lost."""
         return self.kind in ("row_schema_mismatch", "schema_unknown", "ddl_parse_failure")
 
+    @property
+    def statement_unparseable(self) -> bool:
+        """Debezium's DDL parser rejected a statement, in the binlog or in its schema history."""
+        return self.kind in ("ddl_parse_failure", "history_ddl_unparseable")
+
 
 @dataclass(frozen=True)
 class _Rule:
@@ -50,6 +56,18 @@ class _Rule:
     step: str
     advice: str
 
+
+_DDL_PARSE = _Rule(
+    "ddl_parse_failure",
+    re.compile(r"DDL statement couldn't be parsed|io\.debezium\.text\.ParsingException", re.I),
+    re.compile(rf"\b(?:ALTER|CREATE|DROP|TRUNCATE|RENAME)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+               rf"(?P<table>{_IDENT})", re.I),
+    "Debezium could not parse a DDL statement on {table}", "schema-diff",
+    "Debezium keeps its binlog position before the statement it cannot parse, so a plain restart reads it "
+    "again and fails the same way, even after the table is changed back. Revert the DDL (e.g. DROP SYSTEM "
+    "VERSIONING), then move the connector past it: a new snapshot (PUT /stop, DELETE /offsets, PUT /resume), "
+    "or schema.history.internal.skip.unparseable.ddl=true when no rows were written in between (then keep "
+    "it on: the statement is stored in the schema history and every later start replays it).")
 
 _RULES: tuple[_Rule, ...] = (
     _Rule("binlog_purged",
@@ -82,14 +100,20 @@ _RULES: tuple[_Rule, ...] = (
           "Debezium met a change event for {table} whose schema it does not know", "schema-diff",
           "Diff the table's live columns against the baseline, then revert the drift or accept it "
           "before restarting the connector."),
-    _Rule("ddl_parse_failure",
-          re.compile(r"DDL statement couldn't be parsed|io\.debezium\.text\.ParsingException", re.I),
-          re.compile(rf"\b(?:ALTER|CREATE|DROP|TRUNCATE|RENAME)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
-                     rf"(?P<table>{_IDENT})", re.I),
-          "Debezium could not parse a DDL statement on {table}", "schema-diff",
-          "Find the DDL that broke parsing in the schema diff and binlog, then revert it or rewrite it in a "
-          "form the parser accepts; skipping unparseable DDL risks a wrong schema model."),
+    _DDL_PARSE,
 )
+
+# The same ParsingException thrown while the task *starts* and replays its schema history (frames
+# AbstractSchemaHistory.recover / KafkaSchemaHistory.recoverRecords), not while it streams the binlog.
+# Observed on the real stack: a statement stored in the history while skip.unparseable.ddl was true fails
+# every later start once the option is off; the binlog position does not matter then.
+_HISTORY_RECOVERY = re.compile(r"^\s*at io\.debezium\.\S*SchemaHistory\.recover\w*\(", re.M)
+_HISTORY_DDL = _Rule(
+    "history_ddl_unparseable", _DDL_PARSE.pattern, _DDL_PARSE.table,
+    "Debezium's schema history holds a DDL statement on {table} its parser rejects", "connect-logs",
+    "Every start replays the history and fails on that statement, whatever the table looks like now; it "
+    "was stored while schema.history.internal.skip.unparseable.ddl was true. Set that option back to true, "
+    "or rebuild the history (a new schema.history.internal.kafka.topic and snapshot.mode=recovery).")
 
 _NONE = TraceDiagnosis("none", "No failure trace", [], None, "connect-logs",
                        "The connector reported no error.")
@@ -171,5 +195,79 @@ def classify_trace(trace: str | None) -> TraceDiagnosis:
                               "connect-logs", "No known Debezium failure matched: read the connector "
                               "logs around the time of the failure.")
     rule, table = found
+    if rule.kind == "ddl_parse_failure" and _HISTORY_RECOVERY.search(trace):
+        rule = _HISTORY_DDL
     title = rule.title.format(table=table or "a table")
     return TraceDiagnosis(rule.kind, title, lines, table, rule.step, rule.advice)
+
+
+# -- after a DDL parse failure: what a restart would read again ------------------------------------------
+# Debezium quotes the statement: "... Please open a Jira issue with the statement 'ALTER TABLE ...'".
+_STATEMENT = re.compile(r"DDL statement couldn't be parsed.*?with the statement '(?P<statement>.*)'\s*$", re.I | re.M)
+_VERSIONING = re.compile(r"\b(?P<verb>ADD|DROP)\s+SYSTEM\s+VERSIONING\b", re.I)
+_TABLE_MAP = re.compile(r"\((?P<table>[^()]+)\)\s*$")  # "table_id: 27 (oltp.orders)"
+
+
+def unparseable_statement(trace: str | None) -> str | None:
+    """The DDL statement a ParsingException quotes, or None."""
+    match = _STATEMENT.search(trace or "")
+    return match.group("statement").strip() if match else None
+
+
+@dataclass(frozen=True)
+class BinlogEvent:
+    """One row of SHOW BINLOG EVENTS: what the bot needs of it."""
+
+    log_file: str
+    pos: int
+    kind: str   # Query, Table_map, Write_rows_v1, ...
+    info: str
+
+
+@dataclass(frozen=True)
+class ReplayRisk:
+    """What lies ahead of a connector's position in the binlog, i.e. what a restart reads again."""
+
+    statement_at: BinlogEvent | None   # the unparseable statement, when it is ahead
+    versioned_row_events: int          # row events of the table written while it was SYSTEM VERSIONED
+
+    @property
+    def statement_ahead(self) -> bool:
+        return self.statement_at is not None
+
+
+def _same_statement(info: str, statement: str) -> bool:
+    # SHOW BINLOG EVENTS may prefix "use `db`; "; compare without it and without spacing differences.
+    squeeze = " ".join(info.split()).rstrip(";")
+    return squeeze.endswith(" ".join(statement.split()).rstrip(";"))
+
+
+def _names_table(text: str, table: str) -> bool:
+    db, _, name = table.partition(".")
+    bare = text.replace("`", "").replace('"', "")
+    return table in bare or (bool(name) and re.search(rf"\b{re.escape(name)}\b", bare) is not None and db in bare)
+
+
+def replay_risk(events: Iterable[BinlogEvent], statement: str, table: str | None,
+                versioned_now: bool = False) -> ReplayRisk:
+    """Scan the events from the connector's position on (oldest first). On MariaDB a SYSTEM VERSIONED
+    table's row events carry the hidden ROW_START/ROW_END columns: Debezium, which skipped or never parsed
+    the ALTER, fails on each of them ("internal schema size 7, but row size 9"), so they block a restart
+    just as the statement itself does (observed on the real stack). Whether the table was versioned when a
+    row was written is worked out backwards from `versioned_now`, the table as it is: before an ADD it was
+    not, before a DROP it was."""
+    ahead = list(events)
+    found = next((e for e in ahead if e.kind == "Query" and _same_statement(e.info, statement)), None)
+    versioned, rows = versioned_now, 0
+    for event in reversed(ahead):
+        change = _VERSIONING.search(event.info) if event.kind == "Query" else None
+        if change and table and _names_table(event.info, table):
+            versioned = change.group("verb").upper() == "DROP"
+        elif event.kind == "Table_map" and versioned and table and _maps_table(event.info, table):
+            rows += 1
+    return ReplayRisk(found, rows)
+
+
+def _maps_table(info: str, table: str) -> bool:
+    mapped = _TABLE_MAP.search(info)
+    return mapped is not None and mapped.group("table").replace("`", "") == table

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.debezium import MAX_KEY_LINES, MAX_LINE, classify_trace
+from bot.debezium import (
+    MAX_KEY_LINES,
+    MAX_LINE,
+    BinlogEvent,
+    classify_trace,
+    replay_risk,
+    unparseable_statement,
+)
+from bot.runbooks.restart_safety import restart_blockers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "debezium"
 
@@ -15,6 +23,11 @@ EXPECTED = {
     "schema_unknown": ("schema_unknown", "oltp.orders", "schema-diff"),
     "schema_unknown_log_3x": ("schema_unknown", "oltp.orders", "schema-diff"),
     "ddl_parse_failure": ("ddl_parse_failure", "oltp.orders", "schema-diff"),
+    # Real traces of the local stack (MariaDB 10.11, Debezium 3.0.7): ADD SYSTEM VERSIONING while streaming;
+    # the same statement replayed from the schema history at start; a versioned row after the DDL was skipped.
+    "ddl_parse_failure_system_versioning": ("ddl_parse_failure", "oltp.orders", "schema-diff"),
+    "history_ddl_unparseable": ("history_ddl_unparseable", "oltp.orders", "connect-logs"),
+    "row_schema_mismatch_versioned": ("row_schema_mismatch", "orders", "schema-diff"),
     "history_missing": ("history_missing", None, "connect-logs"),
     "history_missing_1x": ("history_missing", None, "connect-logs"),
     "binlog_purged": ("binlog_purged", None, "connect-logs"),
@@ -112,3 +125,107 @@ def test_log_excerpt_without_exception_keeps_its_first_line() -> None:
     assert len(diagnosis.key_lines) == 1
     assert "Encountered change event" in diagnosis.key_lines[0]
     assert len(diagnosis.key_lines[0]) <= MAX_LINE
+
+
+# -- after a DDL parse failure ------------------------------------------------------------------------------
+ADD = "ALTER TABLE oltp.orders ADD SYSTEM VERSIONING"
+
+
+def binlog(*rows: tuple[int, str, str]) -> list[BinlogEvent]:
+    return [BinlogEvent("mysql-bin.000001", pos, kind, info) for pos, kind, info in rows]
+
+
+# SHOW BINLOG EVENTS on the real stack from the connector's committed offset (4284) after the failure.
+AHEAD = binlog((4284, "Gtid", "GTID 0-1-18"), (4326, "Query", ADD), (4455, "Gtid", "BEGIN GTID 0-1-19"),
+               (4497, "Annotate_rows", "INSERT INTO oltp.orders (customer_id, amount) VALUES (1001, 9.99)"),
+               (4585, "Table_map", "table_id: 27 (oltp.orders)"), (4653, "Write_rows_v1", "table_id: 27 flags: STMT_END_F"),
+               (4745, "Xid", "COMMIT /* xid=78 */"), (4776, "Gtid", "GTID 0-1-20"),
+               (4818, "Query", "ALTER TABLE oltp.orders DROP SYSTEM VERSIONING"),
+               (4978, "Table_map", "table_id: 28 (oltp.orders)"), (5066, "Write_rows_v1", "table_id: 28"))
+
+
+def test_the_statement_is_read_out_of_both_parse_failures() -> None:
+    assert unparseable_statement(load("ddl_parse_failure_system_versioning")) == ADD
+    assert unparseable_statement(load("history_ddl_unparseable")) == ADD
+    assert unparseable_statement(load("authentication")) is None
+    assert unparseable_statement(None) is None
+
+
+def test_both_parse_failures_say_the_statement_was_unparseable_and_what_a_restart_does() -> None:
+    streaming, history = classify_trace(load("ddl_parse_failure_system_versioning")), classify_trace(
+        load("history_ddl_unparseable"))
+    assert streaming.statement_unparseable and history.statement_unparseable
+    assert "a plain restart reads it again" in streaming.advice and "DELETE /offsets" in streaming.advice
+    assert "Every start replays the history" in history.advice
+    assert not classify_trace(load("row_schema_mismatch_versioned")).statement_unparseable
+
+
+def test_statement_and_the_rows_written_while_versioned_are_ahead_of_the_position() -> None:
+    risk = replay_risk(AHEAD, ADD, "oltp.orders")
+    assert risk.statement_ahead and risk.statement_at is not None and risk.statement_at.pos == 4326
+    assert risk.versioned_row_events == 1     # the row at 4585; the one after the DROP is not counted
+
+
+def test_use_prefix_and_spacing_do_not_hide_the_statement() -> None:
+    events = binlog((10, "Query", "use `oltp`; ALTER TABLE  oltp.orders ADD SYSTEM VERSIONING"))
+    assert replay_risk(events, ADD, "oltp.orders").statement_ahead
+
+
+def test_a_position_past_the_statement_still_counts_the_versioned_rows() -> None:
+    # With skip.unparseable.ddl the connector stepped over the ALTER and failed on the next row (4653).
+    past = [e for e in AHEAD if e.pos >= 4455]
+    risk = replay_risk(past, ADD, "oltp.orders")
+    assert not risk.statement_ahead and risk.versioned_row_events == 1
+
+
+def test_rows_written_while_the_table_is_still_versioned_count() -> None:
+    still = [e for e in AHEAD if e.pos < 4776]   # no DROP yet: the table is versioned now
+    assert replay_risk(still, ADD, "oltp.orders", versioned_now=True).versioned_row_events == 1
+    assert replay_risk([e for e in AHEAD if e.pos > 4818], ADD, "oltp.orders", versioned_now=True
+                       ).versioned_row_events == 1
+
+
+def test_rows_of_other_tables_and_positions_after_the_drop_are_no_risk() -> None:
+    assert replay_risk([e for e in AHEAD if e.pos > 4818], ADD, "oltp.orders").versioned_row_events == 0
+    other = binlog((1, "Query", ADD), (2, "Table_map", "table_id: 9 (oltp.customers)"))
+    assert replay_risk(other, ADD, "oltp.orders").versioned_row_events == 0
+    assert replay_risk([], ADD, "oltp.orders") == replay_risk([], ADD, "oltp.orders")
+
+
+# -- the restart pre-check's reasons (bot/runbooks/restart_safety.py) ----------------------------------------------
+def reasons(trace: str, skips: bool = False, versioned: bool = False, ahead: list[BinlogEvent] | None = None,
+            versioned_now: bool = False) -> list[str]:
+    risk = None if ahead is None else replay_risk(ahead, ADD, "oltp.orders", versioned_now)
+    return restart_blockers(classify_trace(load(trace)), skips, versioned, risk, ("mysql-bin.000001", 4284))
+
+
+def test_restart_refused_while_the_table_is_versioned_and_the_statement_ahead() -> None:
+    found = reasons("ddl_parse_failure_system_versioning", versioned=True, ahead=AHEAD[:9], versioned_now=True)
+    assert len(found) == 3
+    assert "still SYSTEM VERSIONED" in found[0]
+    assert "`mysql-bin.000001:4326`, the connector resumes from `mysql-bin.000001:4284`" in found[1]
+    assert "1 row event(s)" in found[2]
+
+
+def test_dropping_the_versioning_alone_does_not_clear_the_restart() -> None:
+    found = reasons("ddl_parse_failure_system_versioning", ahead=AHEAD)
+    assert [r.split(" ")[1] for r in found] == ["statement", "row"]
+
+
+def test_skipping_the_statement_still_leaves_the_versioned_rows() -> None:
+    found = reasons("ddl_parse_failure_system_versioning", skips=True, ahead=AHEAD)
+    assert len(found) == 1 and "row event(s)" in found[0]
+
+
+def test_restart_allowed_once_the_position_is_past_the_statement_and_its_rows() -> None:
+    assert reasons("ddl_parse_failure_system_versioning", ahead=[e for e in AHEAD if e.pos > 4818]) == []
+
+
+def test_an_unreadable_binlog_counts_as_the_statement_still_ahead() -> None:
+    assert "still ahead" in reasons("ddl_parse_failure_system_versioning", ahead=None)[0]
+    assert reasons("ddl_parse_failure_system_versioning", skips=True, ahead=None) == []
+
+
+def test_a_statement_in_the_schema_history_needs_the_skip_option_whatever_the_binlog() -> None:
+    assert "schema history" in reasons("history_ddl_unparseable", ahead=[])[0]
+    assert reasons("history_ddl_unparseable", skips=True) == []

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from bot.clients.connect_models import (
     CONNECTOR_NAMES,
     ConnectorInfo,
+    ConnectorOffsets,
     ConnectorStateInfo,
     ErrorMessage,
     ExpandedConnectors,
@@ -178,6 +179,28 @@ class ConnectClient:
 
     def status(self, name: str) -> ConnectorStatus:
         return self._parse(self._json(self._call("GET", f"/connectors/{check_name(name)}/status", name)))
+
+    def info(self, name: str) -> ConnectorInfo:
+        """The connector's type and what it captures (GET /connectors/{name}), without its secrets."""
+        try:
+            return ConnectorInfo.model_validate(self._json(self._call("GET", f"/connectors/{check_name(name)}", name)))
+        except ValidationError as exc:
+            raise self._error(f"unexpected response ({_problems(exc)})") from None
+
+    def binlog_position(self, name: str) -> tuple[str, int] | None:
+        """Where a binlog connector resumes (file, pos) from its committed offset; None when Connect has no
+        offsets endpoint (before 3.6) or no offset yet."""
+        try:   # no connector name: a 404 here is also what Connect before 3.6 answers (no such endpoint)
+            response = self._call("GET", f"/connectors/{check_name(name)}/offsets")
+        except BackendError as exc:
+            if exc.reason.startswith(("HTTP 404", "HTTP 405")):
+                return None
+            raise
+        try:
+            offsets = ConnectorOffsets.model_validate(self._json(response)).offsets
+        except ValidationError:
+            return None
+        return next((p for p in (o.binlog_position for o in offsets) if p is not None), None)
 
     def restart(self, name: str, include_tasks: bool = True,
                 only_failed: bool = True) -> ConnectorStatus | None:

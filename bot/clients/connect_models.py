@@ -60,6 +60,12 @@ class CaptureConfig(_Wire):
     database_whitelist: str | None = Field(None, alias="database.whitelist")  # Debezium 1.x names
     table_whitelist: str | None = Field(None, alias="table.whitelist")
     topics: str | None = None                                                # a sink's input topics
+    # "true" lets Debezium step over a DDL its parser rejects (what a restart after one needs).
+    skip_unparseable_ddl: str | None = Field(None, alias="schema.history.internal.skip.unparseable.ddl")
+
+    @property
+    def skips_unparseable_ddl(self) -> bool:
+        return (self.skip_unparseable_ddl or "").strip().lower() == "true"
 
 
 class ConnectorInfo(_Wire):
@@ -93,6 +99,25 @@ class ExpandedConnector(_Wire):
 
 class ExpandedConnectors(RootModel[dict[str, ExpandedConnector]]):
     """GET /connectors?expand=status&expand=info"""
+
+
+class SourceOffset(_Wire):
+    """One entry of GET /connectors/{name}/offsets (Connect 3.6+, KIP-875). A binlog connector's
+    offset names the file and the position it resumes from (a restart reads again from there)."""
+
+    partition: dict[str, object] = Field(default_factory=dict)
+    offset: dict[str, object] | None = None
+
+    @property
+    def binlog_position(self) -> tuple[str, int] | None:
+        file, pos = (self.offset or {}).get("file"), (self.offset or {}).get("pos")
+        if isinstance(file, str) and isinstance(pos, int | str) and str(pos).isdigit():
+            return file, int(pos)
+        return None
+
+
+class ConnectorOffsets(_Wire):
+    offsets: list[SourceOffset] = Field(default_factory=list)
 
 
 class ErrorMessage(_Wire):

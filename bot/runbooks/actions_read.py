@@ -11,10 +11,13 @@ from bot.backends import baseline_store, require_connect, require_flink
 from bot.blocks.common import escape
 from bot.blocks.enrichment import connector_text, failure_text, flink_text, logs_text
 from bot.clients.docker_logs import ContainerLogs
+from bot.clients.flink_parse import JobHealth
 from bot.clients.mysql import connect
+from bot.debezium import classify_trace, unparseable_statement
 from bot.errors import BackendError, ConfigError, UserInputError
 from bot.runbooks.actions import Outcome, Plan, action
 from bot.runbooks.context import StepContext
+from bot.runbooks.restart_safety import ddl_restart_blockers
 from bot.runbooks.skip_risk import skip_risks
 from bot.schema.render import render_diff_text
 from bot.schema.report import build_report, report_text
@@ -64,6 +67,28 @@ def connect_running(ctx: StepContext, params: dict[str, str], plan: Plan | None)
     return Outcome(status.is_healthy, f"{mark} `{status.name}`: {status.summary()}")
 
 
+@action("connect.restart_safe")
+@_guard
+def connect_restart_safe(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    """The restart step's pre-check: refused while a restart would only meet the same failure again
+    (bot/runbooks/restart_safety.py says what was observed on the real stack)."""
+    name = params["connector"]
+    with require_connect(ctx.deps.settings) as client:
+        status = client.status(name)
+        failed = [(d, t.trace or "") for t in status.failed_tasks
+                  if (d := classify_trace(t.trace)).statement_unparseable]
+        if not failed:
+            return Outcome(True, f":white_check_mark: `{escape(name)}`: no task failed on a DDL statement "
+                                 f"({escape(status.summary())}).")
+        diagnosis, trace = failed[0]
+        reasons = ddl_restart_blockers(client, mysql_url(ctx), name, diagnosis, unparseable_statement(trace))
+    if not reasons:
+        return Outcome(True, f":white_check_mark: `{escape(name)}`: the DDL it failed on is behind it and the "
+                             "table no longer has what the parser rejects.")
+    return Outcome(False, f":no_entry: A restart of `{escape(name)}` would fail again:\n"
+                   + "\n".join(f"• {r}" for r in reasons) + f"\n*What to do*: {escape(diagnosis.advice)}")
+
+
 @action("logs.grep")
 @_guard
 def logs_grep(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
@@ -103,13 +128,24 @@ def flink_healthy(ctx: StepContext, params: dict[str, str], plan: Plan | None) -
     deadline = time.monotonic() + float(params.get("window") or 90)
     with require_flink(ctx.deps.settings) as client:
         job = client.job_health(params["job"])
-        while not job.healthy and time.monotonic() < deadline:
+        while not job.healthy and not cannot_recover(job) and time.monotonic() < deadline:
             time.sleep(POLL_SECONDS)
             job = client.job_health(params["job"])
     summary = job.verdict.summary() if job.verdict else job.state
     mark = ":white_check_mark:" if job.healthy else ":x:"
     return Outcome(job.healthy, f"{mark} Flink `{escape(job.name)}`: {escape(summary)}"
                                 + ("" if job.healthy else " — not healthy"))
+
+
+# Globally terminal job states: such a job never runs again by itself (a new submission is a new job).
+TERMINAL_JOB_STATES = frozenset({"FAILED", "CANCELED", "FINISHED"})
+
+
+def cannot_recover(job: JobHealth) -> bool:
+    """Waiting cannot make it healthy: on the real stack a job out of restarts stayed FAILED, and the
+    step used to poll it for its whole window (90 s) before saying so."""
+    exhausted = job.last_exception is not None and job.last_exception.restarts_exhausted
+    return job.state in TERMINAL_JOB_STATES or exhausted
 
 
 @action("data.validate")

@@ -19,7 +19,7 @@ def run_real_demo(redis_url: str, out_dir: Path, keep: bool) -> int:
 
     console = Console()
     started = time.monotonic()
-    stack = RealStack(redis_url)
+    stack, failed = RealStack(redis_url), True
     console.print(f"[bold]DataFlow ChatOps demo on the real stack[/]  MariaDB, Connect + Debezium, Flink, "
                   f"Prometheus, Alertmanager from {stack.env['STACK_DIR']} · Redis {redis_url}")
     try:
@@ -39,9 +39,10 @@ def run_real_demo(redis_url: str, out_dir: Path, keep: bool) -> int:
         drill.show_thread()
         console.print(f"[bold green]✔[/] Postmortem written to [bold]{path}[/]")
         console.print(f"Done in {time.monotonic() - started:.1f} s.")
+        failed = False
         return 0
     finally:
-        stack.stop(keep_data=keep)
+        stack.stop(keep_data=keep, keep_logs=failed)   # a failed run keeps the bot's log it pointed to
 
 
 def run_demo(mysql_url: str, redis_url: str, out_dir: Path, keep: bool, interactive: bool) -> int:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -177,7 +178,9 @@ class RealStack:
             client.delete(*keys)
         client.close()
 
-    def stop(self, keep_data: bool = False) -> None:
+    def stop(self, keep_data: bool = False, keep_logs: bool = False) -> None:
+        """Bot and emulator stopped, the table as the drill found it; Redis keys and the work folder (the
+        bot's log, the generated pipeline file) removed unless kept."""
         self._traffic.set()
         if self.bot and self.bot.poll() is None:
             self.bot.terminate()
@@ -192,6 +195,8 @@ class RealStack:
                 self.sql(f"ALTER TABLE {self.table} DROP COLUMN {DRIFT_COLUMN}")
         if not keep_data:
             self.clear_redis()
+        if not (keep_data or keep_logs):
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 __all__ = ["ALICE", "BOB", "DRIFT_COLUMN", "RealStack"]

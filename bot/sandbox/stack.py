@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -67,6 +68,7 @@ class SandboxStack:
     def __init__(self, mysql_url: str, redis_url: str, workdir: Path | None = None) -> None:
         self.mysql_url, self.redis_url = mysql_url, redis_url
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="dataflow-demo-"))
+        self._own_workdir = workdir is None   # removed at stop unless kept; a caller's folder is the caller's
         self.secret, self.webhook_token = secrets.token_hex(16), secrets.token_hex(16)
         self.slack = SlackEmulator(signing_secret=self.secret)
         self.connect = ConnectSimulator(restart_delay=0.3)
@@ -182,3 +184,5 @@ class SandboxStack:
         if not keep_data:
             self.drop_table()
             self.clear_redis()
+            if self._own_workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)

@@ -37,7 +37,7 @@ FLINK: dict[str, Any] = {
 }
 CONNECT: dict[str, Any] = {
     "connector_plugins": cm.PLUGINS, "connectors_expand_": cm.ExpandedConnectors, "connectors": cm.CONNECTOR_NAMES,
-    "root": cm.ServerInfo, "status_": cm.ConnectorStateInfo, "task0_status": cm.TaskState, "tasks": cm.TASKS,
+    "offsets": cm.ConnectorOffsets, "root": cm.ServerInfo, "status_": cm.ConnectorStateInfo, "task0_status": cm.TaskState, "tasks": cm.TASKS,
 }
 
 
@@ -121,3 +121,10 @@ def test_models_ignore_fields_a_newer_version_adds() -> None:
     body = {**load("connect", "root.json"), "new_field": {"x": 1}}
     assert cm.ServerInfo.model_validate(body).version == "3.9.0"
     assert isinstance(cm.ServerInfo.model_validate(body), BaseModel)
+
+
+def test_a_binlog_connectors_offset_names_where_it_resumes() -> None:
+    offsets = cm.ConnectorOffsets.model_validate(load("connect", "offsets.json")).offsets
+    assert offsets[0].binlog_position == ("mysql-bin.000003", 5363)
+    assert cm.SourceOffset(partition={}, offset=None).binlog_position is None
+    assert cm.SourceOffset(offset={"file": "f", "pos": "oops"}).binlog_position is None

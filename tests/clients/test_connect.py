@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.clients.connect import ConnectClient, ConnectorNotRunning, ConnectorStatus
+from bot.clients.connect import ConnectClient, ConnectorNotRunning, ConnectorStatus, http_reason
 from bot.debezium import classify_trace
 from bot.errors import BackendError, NotFoundError, UserInputError
 from bot.sandbox.connect_sim import ConnectSimulator
@@ -206,3 +207,53 @@ def test_refused_name_is_echoed_defanged(client: ConnectClient) -> None:
     with pytest.raises(UserInputError) as caught:
         client.status("<!channel>")
     assert "<" not in str(caught.value) and "??channel?" in str(caught.value)
+
+
+# -- what the restart pre-check reads (Connect 3.9 answers, over a mock transport) -----------------------------
+OFFSETS = (Path(__file__).parents[1] / "fixtures" / "captures" / "connect" / "offsets.json").read_text()
+
+
+def answering(routes: dict[str, tuple[int, str]]) -> ConnectClient:
+    def handle(request: httpx.Request) -> httpx.Response:
+        status, body = routes.get(request.url.path, (404, '{"error_code":404,"message":"HTTP 404 Not Found"}'))
+        return httpx.Response(status, content=body.encode(), headers={"Content-Type": "application/json"})
+
+    return ConnectClient("http://connect:8083", transport=httpx.MockTransport(handle))
+
+
+def test_binlog_position_from_the_offsets_endpoint() -> None:
+    with answering({"/connectors/c/offsets": (200, OFFSETS)}) as client:
+        assert client.binlog_position("c") == ("mysql-bin.000003", 5363)
+
+
+@pytest.mark.parametrize("answer", [(404, '{"error_code":404,"message":"HTTP 404 Not Found"}'),
+                                    (405, '{"error_code":405,"message":"HTTP 405 Method Not Allowed"}'),
+                                    (200, '{"offsets": []}')])
+def test_no_offsets_endpoint_or_no_offset_is_unknown(answer: tuple[int, str]) -> None:
+    with answering({"/connectors/c/offsets": answer}) as client:
+        assert client.binlog_position("c") is None
+
+
+def test_offsets_of_a_worker_that_fails_is_a_backend_error() -> None:
+    failing = answering({"/connectors/c/offsets": (500, '{"error_code":500,"message":"Request timed out"}')})
+    with failing, pytest.raises(BackendError, match="HTTP 500: Request timed out"):
+        failing.binlog_position("c")
+
+
+def test_info_keeps_the_skip_option_and_drops_the_password() -> None:
+    body = ('{"name":"c","type":"source","tasks":[{"connector":"c","task":0}],"config":{"connector.class":'
+            '"io.debezium.connector.mysql.MySqlConnector","database.password":"Wr0ng-1234",'
+            '"schema.history.internal.skip.unparseable.ddl":"TRUE"}}')
+    with answering({"/connectors/c": (200, body)}) as client:
+        info = client.info("c")
+    assert info.config.skips_unparseable_ddl
+    assert "Wr0ng-1234" not in repr(info) + json.dumps(info.model_dump(by_alias=True))
+
+
+def test_validation_refusal_names_the_user_not_the_password() -> None:
+    # What Connect 3.9 + Debezium 3.0 answered to a PUT of a config with a wrong database.password.
+    body = ('{"error_code":400,"message":"Connector configuration is invalid and contains the following 1 '
+            "error(s):\\nUnable to connect: Access denied for user 'debezium'@'127.0.0.1' (using password: YES)"
+            '\\nYou can also find the above list of errors at the endpoint '
+            '`/connector-plugins/{connectorType}/config/validate`"}')
+    assert "Access denied for user 'debezium'" in http_reason(400, "application/json", body.encode())

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.clients.flink_health import judge
+from bot.clients.flink_parse import JobHealth, parse_last_exception
+from bot.runbooks.actions_read import cannot_recover
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "flink"
 
@@ -67,3 +69,19 @@ def test_a_job_that_never_failed_is_healthy_from_its_first_running() -> None:
     job = load("job_healthy.json")
     job = {**job, "timestamps": {**job["timestamps"], "RUNNING": job["now"] - 1_000}}
     assert judge(job, {"exceptionHistory": {"entries": [], "truncated": False}}).healthy
+
+
+def health(job: str, exceptions: str) -> JobHealth:
+    verdict = judge(load(job), load(exceptions))
+    return JobHealth("0" * 32, "cdc-orders-enrich", verdict.state, None,
+                     parse_last_exception(load(exceptions)), None, verdict)
+
+
+def test_check_flink_stops_waiting_for_a_job_out_of_restarts() -> None:
+    # On the real stack check-flink polled a FAILED job for its whole 90 s window before saying so.
+    assert cannot_recover(health("job_failed.json", "exceptions_failed.json"))
+
+
+def test_check_flink_keeps_waiting_for_a_looping_or_healthy_job() -> None:
+    assert not cannot_recover(health("job_loop.json", "exceptions_loop.json"))
+    assert not cannot_recover(health("job_healthy.json", "exceptions_healthy.json"))

@@ -27,16 +27,16 @@ PIECES = ("mariadb", "broker", "connect", "flink-jobmanager", "flink-taskmanager
 T = TypeVar("T")
 
 
-def poll(check: Callable[[], T], timeout: float, what: str, every: float = 1.0) -> T:
-    """check() until it returns something truthy; fails naming `what` after `timeout` s."""
+def poll(check: Callable[[], T], timeout: float, what: str, interval: float = 0.5) -> T:
+    """check() until it returns something truthy; fails naming `what` (and the last answer) after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
         found = check()
         if found:
             return found
         if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not seen within {timeout:.0f} s", pytrace=False)
-        time.sleep(every)
+            pytest.fail(f"{what}: not after {timeout:.0f} s (last: {found!r})", pytrace=False)
+        time.sleep(interval)
 
 
 def stack_dir() -> Path:
