@@ -92,8 +92,11 @@ _RULES: tuple[_Rule, ...] = (
           re.compile(r"Error processing row in .*internal schema size", re.I),
           re.compile(rf"Error processing row in (?P<table>{_IDENT})", re.I),
           "Rows of {table} no longer match Debezium's schema model", "schema-diff",
-          "The table's columns changed under the connector: diff them against the baseline, then revert "
-          "the drift or accept it and restart the connector with schema recovery."),
+          "The table's columns changed without Debezium seeing the DDL (run with sql_log_bin=0, on another "
+          "server, or versioned rows): diff them against the baseline and revert or accept the drift. A plain "
+          "restart goes RUNNING, then fails again on the next such row (seen on the real stack, also after "
+          "the column was dropped again): move the connector past them with a new snapshot (PUT /stop, "
+          "DELETE /offsets, PUT /resume), and check by hand the rows changed in between."),
     _Rule("schema_unknown",
           re.compile(r"whose schema isn't known to this connector", re.I),
           re.compile(rf"for table (?P<table>{_IDENT}) whose schema", re.I),

@@ -229,3 +229,10 @@ def test_an_unreadable_binlog_counts_as_the_statement_still_ahead() -> None:
 def test_a_statement_in_the_schema_history_needs_the_skip_option_whatever_the_binlog() -> None:
     assert "schema history" in reasons("history_ddl_unparseable", ahead=[])[0]
     assert reasons("history_ddl_unparseable", skips=True) == []
+
+
+def test_a_row_size_mismatch_says_a_plain_restart_fails_again_and_how_to_get_past() -> None:
+    # Observed on the real stack: an ALTER with sql_log_bin=0, then an INSERT: "internal schema size 7, but
+    # row size 8"; a restart went RUNNING, then FAILED on the next row; stop + delete offsets + resume did it.
+    advice = classify_trace(load("row_schema_mismatch")).advice
+    assert "fails again" in advice and "DELETE /offsets" in advice
