@@ -21,15 +21,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import pymysql
 import redis
 import yaml
 
 from bot.clients.flink import FlinkClient
-from bot.clients.mysql import parse_mysql_url
-from bot.errors import UserInputError
+from bot.clients.mysql import connect
+from bot.errors import BackendError, UserInputError
 from bot.sandbox.slack_emulator import SlackEmulator
-from bot.sandbox.stack import ALICE, BOB, REPO, start_bot_process
+from bot.sandbox.stack import ALICE, BOB, REPO, clear_bot_keys, start_bot_process
 from bot.schema.baseline import BaselineStore
 from bot.schema.reader import read_table
 
@@ -80,11 +79,10 @@ class RealStack:
                                      "there, so the demo's bot must bind it.", "Stop what listens there, then retry.")
 
     def sql(self, statement: str, admin: bool = True) -> list[tuple[object, ...]]:
-        kwargs = parse_mysql_url(self.admin_url if admin else self.mysql_url)
         try:
-            conn = pymysql.connect(**kwargs, autocommit=True, connect_timeout=5, read_timeout=30)
-        except pymysql.MySQLError as exc:
-            raise UserInputError(f"The real stack's MariaDB does not answer ({exc.args[0]}).",
+            conn = connect(self.admin_url if admin else self.mysql_url)
+        except BackendError as exc:
+            raise UserInputError(f"The real stack's MariaDB does not answer ({exc.reason}).",
                                  "Start the stack: `make stack-up`.") from None
         try:
             with conn.cursor() as cur:
@@ -163,7 +161,7 @@ class RealStack:
     def take_baseline(self) -> None:
         (self.workdir / "schemas").mkdir(exist_ok=True)
         db, table = self.table.split(".")
-        conn = pymysql.connect(**parse_mysql_url(self.mysql_url), connect_timeout=5)
+        conn = connect(self.mysql_url)
         try:
             live = read_table(conn, db, table)
         finally:
@@ -172,11 +170,7 @@ class RealStack:
             self.table, by_user="demo", live=live)
 
     def clear_redis(self) -> None:
-        client = redis.Redis.from_url(self.redis_url)
-        keys = list(client.scan_iter("dfo:*", count=500))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        clear_bot_keys(self.redis_url)
 
     def stop(self, keep_data: bool = False, keep_logs: bool = False) -> None:
         """Bot and emulator stopped, the table as the drill found it; Redis keys and the work folder (the

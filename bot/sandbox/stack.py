@@ -64,6 +64,15 @@ def start_bot_process(env: dict[str, str], workdir: Path, url: str) -> subproces
     raise BackendError("the demo's bot", url, f"no answer within {BOT_START_TIMEOUT_S:.0f} s; its log: {log_path}")
 
 
+def clear_bot_keys(redis_url: str) -> None:
+    """Every `dfo:*` key in the demo's Redis database, and nothing else there."""
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter("dfo:*", count=500))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 class SandboxStack:
     def __init__(self, mysql_url: str, redis_url: str, workdir: Path | None = None) -> None:
         self.mysql_url, self.redis_url = mysql_url, redis_url
@@ -113,11 +122,7 @@ class SandboxStack:
         self.run_sql("DROP TABLE IF EXISTS oltp.orders")
 
     def clear_redis(self) -> None:
-        client = redis.Redis.from_url(self.redis_url)
-        keys = list(client.scan_iter("dfo:*", count=500))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        clear_bot_keys(self.redis_url)
 
     # -- the simulators and the bot --------------------------------------------------------------------
     def start(self) -> SandboxStack:
