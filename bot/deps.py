@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
 from bot.config import Settings
+from bot.health import HealthBoard
 from bot.pipeline import Lineage, load_lineage
 from bot.redact import Redactor
 from bot.slack_client import build_web_client
@@ -25,6 +26,7 @@ class Deps:
     # must not delay the 3-second ack of the next click.
     jobs: ThreadPoolExecutor
     bot_user_id: str = ""
+    health: HealthBoard = field(default_factory=HealthBoard)   # kept by bot.health.health_prober
 
 
 def known_secrets(settings: Settings) -> list[str]:

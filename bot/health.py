@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import docker
@@ -16,6 +18,9 @@ import redis
 
 from bot.config import Settings
 from bot.redact import redact
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 
 @dataclass(frozen=True)
@@ -149,10 +154,11 @@ class _Planned:
     run: Callable[[], Probe]
 
 
-def _planned(settings: Settings, timeout: float) -> list[_Planned]:
+def _planned(settings: Settings, timeout: float, include_redis: bool = True) -> list[_Planned]:
     """Redis first, then every configured backend."""
     redis_url = settings.redis_url
     plans = [_Planned("redis", "REDIS_URL", _host_of(redis_url), lambda: probe_redis(redis_url, timeout))]
+    plans = plans if include_redis else []
     if connect_url := settings.connect_url:
         plans.append(_Planned("kafka-connect", "CONNECT_URL", _host_of(connect_url), lambda: probe_http(
             "kafka-connect", "CONNECT_URL", connect_url, "/", "version", timeout)))
@@ -167,10 +173,12 @@ def _planned(settings: Settings, timeout: float) -> list[_Planned]:
     return plans
 
 
-def backend_probes(settings: Settings, timeout: float = 1.0) -> list[Probe]:
+def backend_probes(settings: Settings, timeout: float = 1.0, include_redis: bool = True) -> list[Probe]:
     """Every configured backend probed in parallel, Redis first; answers within timeout + GRACE_SECONDS
     whatever the backends do (a hung one is reported as timed out, its probe left to end on its own)."""
-    plans = _planned(settings, timeout)
+    plans = _planned(settings, timeout, include_redis)
+    if not plans:
+        return []
     pool = ThreadPoolExecutor(max_workers=len(plans), thread_name_prefix="probe")
     try:
         futures = [pool.submit(plan.run) for plan in plans]
@@ -183,3 +191,49 @@ def backend_probes(settings: Settings, timeout: float = 1.0) -> list[Probe]:
 def _overdue(plan: _Planned, timeout: float) -> Probe:
     return Probe(plan.name, plan.variable, plan.where, False, (timeout + GRACE_SECONDS) * 1000,
                  "timed out", "timed out")
+
+
+class HealthBoard:
+    """The last probe of every backend and when it was made, kept by a background loop, so that /healthz
+    answers at once whatever the backends do (a hung one shows as timed out, with the result's age)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._probes: list[Probe] = []
+        self._at: float | None = None
+
+    def record(self, probes: list[Probe], at: float | None = None) -> None:
+        with self._lock:
+            self._probes, self._at = list(probes), time.time() if at is None else at
+
+    def last(self) -> tuple[list[Probe], float | None]:
+        with self._lock:
+            return list(self._probes), self._at
+
+
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+def health_prober(deps: Deps, stop: threading.Event) -> None:
+    """Background loop: probe the backends (not Redis: /healthz asks it live) every
+    HEALTH_PROBE_INTERVAL_SECONDS and keep the result on deps.health."""
+    while not stop.is_set():
+        deps.health.record(backend_probes(deps.settings, PROBE_TIMEOUT_SECONDS, include_redis=False))
+        stop.wait(deps.settings.health_probe_interval_seconds)
+
+
+def health_report(settings: Settings, board: HealthBoard, now: float | None = None) -> tuple[dict[str, object], int]:
+    """/healthz's body and status: Redis live (the bot cannot work without it: 503), the backends as last
+    probed in the background, with the age of that result."""
+    redis_probe = probe_redis(settings.redis_url)
+    probes, at = board.last()
+    age = None if at is None else round((time.time() if now is None else now) - at, 1)
+    checks: dict[str, object] = {"redis": redis_probe.as_dict()}
+    checks |= {p.name: {**p.as_dict(), "age_seconds": age} for p in probes}
+    pending = at is None and bool(_planned(settings, PROBE_TIMEOUT_SECONDS, include_redis=False))
+    if pending:
+        checks |= {plan.name: {"ok": None, "where": plan.where, "detail": "not probed yet (the bot is starting)"}
+                   for plan in _planned(settings, PROBE_TIMEOUT_SECONDS, include_redis=False)}
+    healthy = redis_probe.ok and not pending and all(p.ok for p in probes)
+    status = "ok" if healthy else ("degraded" if redis_probe.ok else "down")
+    return {"status": status, "checks": checks}, 200 if redis_probe.ok else 503

@@ -31,6 +31,12 @@ SLACK_CALLS = Counter(
     ["method", "outcome"],
     registry=REGISTRY,
 )
+SLACK_RATE_LIMITED = Counter(
+    "dataflow_slack_rate_limited_total",
+    "429 answers from Slack, by method: each was waited out and the call sent again.",
+    ["method"],
+    registry=REGISTRY,
+)
 SLACK_LATENCY = Histogram(
     "dataflow_slack_api_call_duration_seconds",
     "Slack Web API call latency, by method.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from bot.commands.registry import Reply
 from bot.errors import DataflowError
 from bot.log import get_logger
 from bot.redact import Redactor
+from bot.slack_client import retry_after
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -32,15 +34,27 @@ def user_message(exc: BaseException, redactor: Redactor) -> str:
     )
 
 
-class RedactingRespond:
-    """Bolt's `respond` (a POST to the response_url), with everything it sends redacted first."""
+# Slack takes a response_url 5 times within 30 minutes; a refused attempt may count, so at most 4 tries.
+RESPONSE_URL_ATTEMPTS = 4
 
-    def __init__(self, respond: Callable[..., Any], redactor: Redactor) -> None:
-        self._respond, self._redactor = respond, redactor
+
+class RedactingRespond:
+    """Bolt's `respond` (a POST to the response_url), with everything it sends redacted first, and sent
+    again after a 429 (its Retry-After) or a 5xx (backoff): an answer to a person is not dropped for that."""
+
+    def __init__(self, respond: Callable[..., Any], redactor: Redactor,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._respond, self._redactor, self._sleep = respond, redactor, sleep
 
     def __call__(self, text: str = "", blocks: list[dict[str, Any]] | None = None, **kwargs: Any) -> Any:
-        return self._respond(text=self._redactor.text(text),
-                             blocks=self._redactor.any(blocks) if blocks else blocks, **kwargs)
+        text, blocks = self._redactor.text(text), self._redactor.any(blocks) if blocks else blocks
+        for attempt in range(RESPONSE_URL_ATTEMPTS):
+            response = self._respond(text=text, blocks=blocks, **kwargs)
+            status = int(getattr(response, "status_code", 200))
+            if (status != 429 and status < 500) or attempt == RESPONSE_URL_ATTEMPTS - 1:
+                return response
+            self._sleep(retry_after(getattr(response, "headers", {})) if status == 429 else 0.5 * 2 ** attempt)
+        return None
 
 
 def redacted(reply: Reply, redactor: Redactor) -> Reply:

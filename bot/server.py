@@ -14,6 +14,9 @@ from bot.checks import check
 from bot.config import Settings
 from bot.deps import Deps, build_deps, known_secrets
 from bot.errors import ConfigError
+from bot.health import health_prober
+from bot.incidents.enrich_queue import enrich_worker
+from bot.incidents.root_editor import root_editor
 from bot.incidents.worker import alert_worker
 from bot.log import configure_logging, get_logger
 from bot.postmortem.backfill import backfill_open_incidents
@@ -22,11 +25,24 @@ from bot.schema.watch_loop import drift_watcher
 
 log = get_logger(__name__)
 
-# Background loops started with the server: each takes (deps, stop_event). Features append theirs.
-BACKGROUND: list[Callable[[Deps, threading.Event], None]] = [alert_worker]
-BACKGROUND.append(drift_watcher)
-BACKGROUND.append(backfill_open_incidents)
-BACKGROUND.append(reconcile_interrupted)
+# Background loops started with the server, one thread each: each takes (deps, stop_event).
+BACKGROUND: list[Callable[[Deps, threading.Event], None]] = [
+    health_prober, root_editor, drift_watcher, backfill_open_incidents, reconcile_interrupted]
+# Stream consumers, several threads each (settings): each takes (deps, stop_event, name).
+Consumer = Callable[[Deps, threading.Event, str], None]
+
+
+def consumers(settings: Settings) -> list[tuple[Consumer, int]]:
+    return [(alert_worker, settings.alert_workers), (enrich_worker, settings.enrich_workers)]
+
+
+def background_threads(deps: Deps, stop: threading.Event) -> list[threading.Thread]:
+    threads = [threading.Thread(target=loop, args=(deps, stop), name=loop.__name__, daemon=True)
+               for loop in BACKGROUND]
+    for loop, count in consumers(deps.settings):
+        threads += [threading.Thread(target=loop, args=(deps, stop, f"{loop.__name__}-{i}"),
+                                     name=f"{loop.__name__}-{i}", daemon=True) for i in range(count)]
+    return threads
 
 
 def run(settings: Settings) -> None:
@@ -38,12 +54,11 @@ def run(settings: Settings) -> None:
         log.warning("backend unreachable at start; the bot will say so in incident threads", detail=warning)
     deps = build_deps(settings)
     deps.bot_user_id = report.bot_user_id
+    # What the start-up check found is what /healthz shows until the background prober has its own.
+    deps.health.record([p for p in report.probes if not p.name.startswith(("redis", "slack"))])
     flask_app = build_app(settings, deps)
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=loop, args=(deps, stop), name=loop.__name__, daemon=True)
-        for loop in BACKGROUND
-    ]
+    threads = background_threads(deps, stop)
     for thread in threads:
         thread.start()
     if settings.socket_mode:

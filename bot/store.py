@@ -18,6 +18,8 @@ ALERT_STREAM = PREFIX + "alerts"
 DEAD_STREAM = PREFIX + "alerts:dead"
 AUDIT_STREAM = PREFIX + "audit"
 WORKER_GROUP = "dfo-workers"
+ENRICH_STREAM = PREFIX + "enrich"        # incidents whose backends are to be asked (bot/incidents/enrich_queue.py)
+ENRICH_GROUP = "dfo-enrichers"
 
 LOCK_POLL_SECONDS = 0.02
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.blocks.common import context, escape, fmt_duration, fmt_time, header, section
@@ -62,3 +63,28 @@ def alert_resolved_text(alert: AlertState) -> str:
 def incident_resolved_text(inc: Incident) -> str:
     lasted = fmt_duration((inc.resolved_at or inc.last_seen_at) - inc.opened_at)
     return f":white_check_mark: All alerts of {inc.id} are resolved. The incident lasted {lasted}."
+
+
+MAX_LISTED_ALERTS = 20     # a thread line lists this many; a flood of 1,000 alerts stays one readable post
+
+
+def alerts_joined_text(alerts: list[AlertState]) -> str:
+    """One thread line for all the alerts that joined with one notification."""
+    if len(alerts) == 1:
+        return alert_joined_text(alerts[0])
+    return f":fire: {len(alerts)} more alerts firing:\n" + _listed(
+        alerts, lambda a: f"*{escape(a.alertname)}*" + (f": {escape(a.summary)}" if a.summary else ""))
+
+
+def alerts_resolved_text(alerts: list[AlertState]) -> str:
+    """One thread line for all the alerts that one notification resolved."""
+    if len(alerts) == 1:
+        return alert_resolved_text(alerts[0])
+    return f":white_check_mark: {len(alerts)} alerts resolved:\n" + _listed(
+        alerts, lambda a: f"*{escape(a.alertname)}*" + (f" (ended {escape(a.ends_at)})" if a.ends_at else ""))
+
+
+def _listed(alerts: list[AlertState], line: Callable[[AlertState], str]) -> str:
+    shown = [f"• {line(a)}" for a in alerts[:MAX_LISTED_ALERTS]]
+    rest = len(alerts) - len(shown)
+    return "\n".join(shown + ([f"…and {rest} more (the root message counts them all)"] if rest else []))

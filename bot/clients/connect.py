@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 
+from bot.clients.breaker import breaker_for
 from bot.clients.connect_models import (
     CONNECTOR_NAMES,
     ConnectorInfo,
@@ -26,6 +27,7 @@ from bot.clients.connect_models import (
     ExpandedConnectors,
     ServerInfo,
 )
+from bot.clients.http import json_client
 from bot.errors import BackendError, NotFoundError, UserInputError
 from bot.redact import redact
 
@@ -140,8 +142,7 @@ class ConnectClient:
         self.base_url = base_url.rstrip("/")
         self.where = _where(self.base_url)
         self.timeout = timeout
-        self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout), transport=transport,
-                                  headers={"Accept": "application/json"})
+        self._http = json_client(self.base_url, timeout, transport)
 
     def close(self) -> None:
         self._http.close()
@@ -246,7 +247,8 @@ class ConnectClient:
     def _call(self, method: str, path: str, connector: str | None = None,
               params: dict[str, str] | None = None) -> httpx.Response:
         try:
-            response = self._http.request(method, path, params=params)
+            with breaker_for(BACKEND, self.where).call():
+                response = self._http.request(method, path, params=params)
         except httpx.TimeoutException:
             raise self._error(f"timed out after {self.timeout} s") from None
         except httpx.TransportError as exc:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot.clients.breaker import breaker_for
 from bot.clients.flink_health import STABLE_SECONDS, judge
 from bot.clients.flink_models import ClusterOverview
 from bot.clients.flink_parse import (
@@ -25,6 +26,7 @@ from bot.clients.flink_parse import (
     parse_last_exception,
     parse_num_restarts,
 )
+from bot.clients.http import json_client
 from bot.errors import BackendError, NotFoundError
 
 __all__ = ["CheckpointInfo", "ExceptionInfo", "FlinkClient", "JobHealth", "JobSummary"]
@@ -40,8 +42,7 @@ class FlinkClient:
         self.where = safe_where(base_url)
         self._timeout = timeout
         self._stable = stable_seconds
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout),
-                                  transport=transport, headers={"Accept": "application/json"})
+        self._http = json_client(base_url.rstrip("/"), timeout, transport)
 
     def close(self) -> None:
         self._http.close()
@@ -107,7 +108,8 @@ class FlinkClient:
              optional: bool = False) -> Any:
         """GET and decode JSON. A 404 is NotFoundError(not_found) when given, None when `optional`."""
         try:
-            resp = self._http.get(path, params=params)
+            with breaker_for("Flink", self.where).call():
+                resp = self._http.get(path, params=params)
         except httpx.TimeoutException:
             raise BackendError("Flink", self.where, f"timed out after {self._timeout} s") from None
         except httpx.HTTPError as exc:

@@ -7,6 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 import pymysql
 
+from bot.clients.breaker import breaker_for
 from bot.errors import BackendError
 
 
@@ -49,10 +50,11 @@ def connect(url: str, database: str | None = None, timeout: float = 5) -> pymysq
     if database is not None:
         kwargs["database"] = database
     try:
-        return pymysql.connect(
-            **kwargs, connect_timeout=timeout, read_timeout=max(timeout, 30), write_timeout=max(timeout, 30),
-            autocommit=True, charset="utf8mb4",
-        )
+        with breaker_for("MySQL", where(url)).call(is_timeout=lambda exc: "timed out" in str(exc)):
+            return pymysql.connect(
+                **kwargs, connect_timeout=timeout, read_timeout=max(timeout, 30), write_timeout=max(timeout, 30),
+                autocommit=True, charset="utf8mb4",
+            )
     except pymysql.err.MySQLError as exc:
         raise BackendError("MySQL", where(url), _reason(exc)) from None
 

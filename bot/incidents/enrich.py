@@ -110,12 +110,17 @@ def enrich_incident(deps: Deps, poster: ThreadPoster, inc: Incident, entry_id: s
     """One reply per backend; a backend that fails or hangs gives a line saying which, where and why."""
     timeout = deps.settings.enrich_timeout_seconds + 1.0
     scope = incident_scope(deps, inc)       # discovery is cached, bounded and never raises
-    with ThreadPoolExecutor(max_workers=len(ENRICHERS), thread_name_prefix="enrich") as pool:
+    # Not `with`: leaving it would wait for a hung backend's call. A timed-out call is reported now, and
+    # its thread ends when the client's own timeout fires.
+    pool = ThreadPoolExecutor(max_workers=len(ENRICHERS), thread_name_prefix="enrich")
+    try:
         futures = {name: pool.submit(_timed, name, fn, deps, inc, scope) for name, fn in ENRICHERS.items()}
         wait(futures.values(), timeout=timeout)
-        for name, future in futures.items():
-            for i, item in enumerate(_results(deps, name, future, timeout)):
-                _post(deps, poster, inc, f"enrich:{name}:{i}:{entry_id}", item)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for name, future in futures.items():
+        for i, item in enumerate(_results(deps, name, future, timeout)):
+            _post(poster, inc, f"enrich:{name}:{i}:{entry_id}", item)
 
 
 def _timed(name: str, fn: Enricher, deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
@@ -142,10 +147,8 @@ def _where(deps: Deps, name: str) -> str:
     return {"connect": s.connect_url, "flink": s.flink_url, "logs": s.docker_host, "schema": mysql}.get(name) or "(default)"
 
 
-def _post(deps: Deps, poster: ThreadPoster, inc: Incident, kind: str, item: Enrichment) -> None:
-    ts = poster.reply(inc, kind, item.text)
-    if item.file and not deps.store.post_ts(inc.id, kind + ":file"):
+def _post(poster: ThreadPoster, inc: Incident, kind: str, item: Enrichment) -> None:
+    poster.reply(inc, kind, item.text)
+    if item.file:
         name, content = item.file
-        deps.slack.files_upload_v2(channel=inc.channel, thread_ts=inc.root_ts, filename=name, title=name,
-                                   content=content)
-        deps.store.record_post(inc.id, kind + ":file", ts)
+        poster.upload_once(inc, kind + ":file", name, content)

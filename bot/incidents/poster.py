@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.incident import incident_metadata, root_blocks, root_text
 from bot.deps import Deps
+from bot.incidents.root_edits import request_root_edit
 from bot.models import Incident, TimelineEvent
 
 HISTORY_LOOKBACK_SECONDS = 600.0
@@ -44,6 +45,13 @@ class ThreadPoster:
         return ts
 
     def update_root(self, inc: Incident) -> None:
+        """Ask for the root to show the incident's current state; the root editor makes the edit, coalesced
+        with others (bot/incidents/root_edits.py)."""
+        if inc.root_ts:
+            request_root_edit(self.store, inc.id, self.deps.settings.root_edit_interval_seconds)
+
+    def refresh_root(self, inc: Incident) -> None:
+        """Edit the root now (the root editor's call)."""
         if not inc.root_ts:
             return
         try:
@@ -109,6 +117,29 @@ class ThreadPoster:
             self.store.add_event(inc.id, TimelineEvent(ts=float(found), kind="bot_post", actor="bot", text=text,
                                                        source_id=f"post:{kind}", data={"kind": kind}))
         return found
+
+    def upload_once(self, inc: Incident, kind: str, filename: str, content: str) -> None:
+        """A file in the incident's thread, once: an attempt that died after Slack completed the upload
+        is found again in the thread (by file name) instead of uploading a second copy."""
+        if self.store.post_ts(inc.id, kind) or not inc.root_ts:
+            return
+        with self.store.lock(f"post:{inc.id}:{kind}", ttl_s=self.deps.settings.slack_post_lock_seconds,
+                             wait_s=self.deps.settings.slack_post_lock_seconds):
+            if self.store.post_ts(inc.id, kind):
+                return
+            found = self._find_file(inc, filename) if self.store.attempted(inc.id, kind) else None
+            if found is None:
+                self.store.mark_attempt(inc.id, kind)
+                self.slack.files_upload_v2(channel=inc.channel, thread_ts=inc.root_ts, filename=filename,
+                                           title=filename, content=content)
+                found = inc.root_ts
+            self.store.record_post(inc.id, kind, found)
+
+    def _find_file(self, inc: Incident, filename: str) -> str | None:
+        for message in self._paged("conversations_replies", channel=inc.channel, ts=inc.root_ts):
+            if any(f.get("name") == filename for f in message.get("files") or []):
+                return str(message["ts"])
+        return None
 
     def _find_posted(self, inc: Incident, kind: str, thread_ts: str | None) -> str | None:
         """An earlier attempt died between posting and recording: find its message by metadata."""

@@ -1,85 +1,56 @@
-"""The alert worker: reads the stream through a consumer group and does the Slack side of each entry.
+"""The alert workers: fold each Alertmanager notification into incidents and post what a human needs first.
 
-An entry is acked only when its Slack side is done. A worker that dies leaves it pending; any worker
-claims it after WORKER_CLAIM_IDLE_SECONDS. An entry that fails WORKER_MAX_ATTEMPTS times goes to the
-dead-letter stream and is reported in the incident channel instead of looping forever.
+A worker posts the root message and the thread lines about alerts joining or resolving, and nothing slow:
+enrichment (every backend call) is queued on the enrichment stream for its own workers, and refreshes of
+the root message are coalesced by the root editor. So a hung backend or another incident's enrichment
+never delays the next incident's root. Several workers run per process (ALERT_WORKERS); the stream's
+consumer group hands each entry to one of them.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
-import time
 from typing import Any
 
-import redis
-
 from bot.deps import Deps
+from bot.incidents import consumer
+from bot.incidents.consumer import Fields, StreamConsumer
 from bot.incidents.fold import fold_notification
 from bot.incidents.payload import AMNotification
 from bot.incidents.publish import publish_fold
 from bot.log import get_logger
-from bot.metrics import STREAM_ENTRIES
-from bot.store import ALERT_STREAM, DEAD_STREAM, PREFIX, WORKER_GROUP
+from bot.store import ALERT_STREAM, DEAD_STREAM, WORKER_GROUP
 
 log = get_logger(__name__)
-ATTEMPTS = PREFIX + "alerts:attempts"
+ATTEMPTS = ALERT_STREAM + ":attempts"
+
+
+def alert_consumer(deps: Deps) -> StreamConsumer:
+    return StreamConsumer(
+        stream=ALERT_STREAM, group=WORKER_GROUP,
+        handle=lambda entry_id, fields: handle_notification(
+            deps, AMNotification.model_validate_json(fields["payload"]), entry_id),
+        on_dead=lambda entry_id, fields, reason: dead_letter(deps, entry_id, fields, reason),
+        max_attempts=deps.settings.worker_max_attempts, claim_idle_s=deps.settings.worker_claim_idle_seconds,
+        redact=deps.redactor.text,
+    )
+
+
+def alert_worker(deps: Deps, stop: threading.Event, name: str = "alerts") -> None:
+    """The loop of one alert worker thread."""
+    alert_consumer(deps).run(deps.store.r, stop, name)
 
 
 def ensure_group(r: Any) -> None:
-    try:
-        r.xgroup_create(ALERT_STREAM, WORKER_GROUP, id="0", mkstream=True)
-    except redis.ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
+    consumer.ensure_group(r, ALERT_STREAM, WORKER_GROUP)
 
 
-def alert_worker(deps: Deps, stop: threading.Event) -> None:
-    """Background loop (one per process). Survives Redis restarts: reconnects and carries on."""
-    consumer = f"{socket.gethostname()}-{os.getpid()}"
-    backoff = 0.5
-    while not stop.is_set():
-        try:
-            ensure_group(deps.store.r)
-            for entry_id, fields in next_entries(deps, consumer):
-                process_entry(deps, entry_id, fields)
-            backoff = 0.5
-        except redis.RedisError as exc:
-            log.warning("redis unavailable, retrying", error=type(exc).__name__, retry_in=backoff)
-            stop.wait(backoff)
-            backoff = min(backoff * 2, 10.0)
+def next_entries(deps: Deps, consumer: str) -> list[tuple[str, Fields]]:
+    return alert_consumer(deps).next_entries(deps.store.r, consumer)
 
 
-def next_entries(deps: Deps, consumer: str) -> list[tuple[str, dict[str, str]]]:
-    """Entries another worker left pending first, then new ones (blocking up to 1 s)."""
-    idle_ms = int(deps.settings.worker_claim_idle_seconds * 1000)
-    claimed = deps.store.r.xautoclaim(ALERT_STREAM, WORKER_GROUP, consumer, idle_ms, "0-0", count=10)
-    entries = [(e_id, fields) for e_id, fields in claimed[1] if fields]
-    if entries:
-        return entries
-    read = deps.store.r.xreadgroup(WORKER_GROUP, consumer, {ALERT_STREAM: ">"}, count=10, block=1000)
-    return [(e_id, fields) for _stream, items in (read or []) for e_id, fields in items]
-
-
-def process_entry(deps: Deps, entry_id: str, fields: dict[str, str]) -> None:
-    r = deps.store.r
-    attempts = int(r.hincrby(ATTEMPTS, entry_id, 1))
-    if attempts > deps.settings.worker_max_attempts:
-        dead_letter(deps, entry_id, fields, f"failed {attempts - 1} times")
-        return
-    started = time.monotonic()
-    try:
-        handle_notification(deps, AMNotification.model_validate_json(fields["payload"]), entry_id)
-    except Exception as exc:  # left pending: another attempt after the claim timeout
-        STREAM_ENTRIES.labels("retried").inc()
-        log.warning("alert entry failed; will retry", entry=entry_id, attempt=attempts,
-                    error=deps.redactor.text(repr(exc)))
-        return
-    r.xack(ALERT_STREAM, WORKER_GROUP, entry_id)
-    r.hdel(ATTEMPTS, entry_id)
-    STREAM_ENTRIES.labels("acked").inc()
-    log.info("alert entry done", entry=entry_id, seconds=round(time.monotonic() - started, 3))
+def process_entry(deps: Deps, entry_id: str, fields: Fields) -> None:
+    alert_consumer(deps).process(deps.store.r, entry_id, fields)
 
 
 def handle_notification(deps: Deps, notification: AMNotification, entry_id: str) -> None:
@@ -90,12 +61,8 @@ def handle_notification(deps: Deps, notification: AMNotification, entry_id: str)
         publish_fold(deps, fold, entry_id)
 
 
-def dead_letter(deps: Deps, entry_id: str, fields: dict[str, str], reason: str) -> None:
-    r = deps.store.r
-    r.xadd(DEAD_STREAM, {**fields, "original_id": entry_id, "reason": reason})
-    r.xack(ALERT_STREAM, WORKER_GROUP, entry_id)
-    r.hdel(ATTEMPTS, entry_id)
-    STREAM_ENTRIES.labels("dead").inc()
+def dead_letter(deps: Deps, entry_id: str, fields: Fields, reason: str) -> None:
+    deps.store.r.xadd(DEAD_STREAM, {**fields, "original_id": entry_id, "reason": reason})
     log.error("alert entry dead-lettered", entry=entry_id, reason=reason)
     try:
         deps.slack.chat_postMessage(

@@ -117,6 +117,8 @@ def _respond(backend: Backend, rid: str) -> Response:
     if not isinstance(payload, dict):
         payload = read_request_args(request)
     backend.log.record(RecordedCall("response_url", payload, dict(request.headers.items())))
+    if (fault := backend.faults.take("response_url")) is not None:   # inject("response_url", ...)
+        return _fault_response(fault)
     try:
         status, body = backend.responses.apply(rid, payload)
     except SlackError as err:  # the original message is gone, the thread does not exist...

@@ -89,8 +89,8 @@ def test_resolved_posts_a_line_and_edits_the_root(pipeline_bot: BotProcess, slac
     root = roots(slack)[0]
     slack.wait_for(lambda: any("All alerts of INC-1 are resolved" in r["text"]
                                for r in slack.replies(CHANNEL, root["ts"])), what="the resolved line")
-    edited = slack.message(CHANNEL, root["ts"])
-    assert edited is not None and edited["text"].startswith("[RESOLVED]")
+    edited = slack.wait_for(lambda: (m := slack.message(CHANNEL, root["ts"])) and m["text"].startswith(
+        "[RESOLVED]") and m, what="the root edited (the root editor coalesces edits, so it may come after the line)")
     assert "Resolved* after" in str(edited["blocks"])
     assert len(roots(slack)) == 1
 

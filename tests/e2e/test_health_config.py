@@ -134,11 +134,12 @@ def test_healthz_answers_with_hung_backends_and_intake_keeps_working(start_bot: 
         bot = start_bot(MYSQL_URL=f"mysql://root@127.0.0.1:{mysql.port}/", CONNECT_URL=f"http://127.0.0.1:{connect.port}")
         with ThreadPoolExecutor(max_workers=8) as pool:     # more pending probes than before took the server down
             answers = list(pool.map(lambda _i: httpx.get(bot.url + "/healthz", timeout=15), range(8)))
-        for resp in answers:
+        for resp in answers:   # the last background probe (the start-up check's, at first) and its age
             checks = resp.json()["checks"]
             assert resp.status_code == 200 and resp.json()["status"] == "degraded"
             assert checks["mysql"] == {**checks["mysql"], "ok": False, "detail": "timed out"}
             assert checks["kafka-connect"]["ok"] is False and checks["kafka-connect"]["detail"] == "timed out"
+            assert checks["redis"]["ok"] is True and isinstance(checks["mysql"]["age_seconds"], float)
         stored = post(bot.url, notification(alert("SchemaDriftDetected", table="oltp.orders")))
         assert stored.status_code == 200
     finally:

@@ -14,6 +14,8 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.incident import incident_metadata
 from bot.deps import Deps
 from bot.incidents.poster import ThreadPoster
+from bot.incidents.root_editor import edit_root
+from bot.incidents.root_edits import claim_root_edit, due_roots, mark_edited, request_root_edit
 from bot.models import Incident
 from bot.sandbox.slack_emulator import SlackEmulator
 from bot.slack_client import build_web_client
@@ -196,7 +198,7 @@ def test_the_root_is_edited_in_place_to_say_the_incident_resolved(slack_deps: De
     inc = opened(slack_deps)
     ts = ThreadPoster(slack_deps).ensure_root(inc)
     [done] = fold(slack_deps.store, "2-0", resolved(DRIFT), now=inc.opened_at + 90)
-    ThreadPoster(slack_deps).update_root(stored(slack_deps, done.incident))
+    ThreadPoster(slack_deps).refresh_root(stored(slack_deps, done.incident))
     [root] = slack.messages(CHANNEL)
     assert root["ts"] == ts and root["text"] == f"[RESOLVED] {inc.id} {inc.title}" and "edited" in root
     assert "*Resolved* after 1m 30s" in str(root["blocks"]) and "Firing" not in str(root["blocks"])
@@ -205,14 +207,40 @@ def test_the_root_is_edited_in_place_to_say_the_incident_resolved(slack_deps: De
 
 def test_no_edit_before_there_is_a_root(slack_deps: Deps, slack: SlackEmulator) -> None:
     ThreadPoster(slack_deps).update_root(opened(slack_deps))
+    ThreadPoster(slack_deps).refresh_root(opened(slack_deps))
     assert slack.calls("chat.update") == [] and slack.messages(CHANNEL) == []
+    assert due_roots(slack_deps.store.r, time.time() + 3600) == []
 
 
-def test_a_failed_edit_raises_so_that_the_entry_is_retried(slack_deps: Deps, slack: SlackEmulator) -> None:
+def test_many_update_requests_are_one_edit_with_the_latest_state(slack_deps: Deps, slack: SlackEmulator) -> None:
+    inc = opened(slack_deps)
+    ThreadPoster(slack_deps).ensure_root(inc)
+    for _ in range(50):                                   # a storm of repeats
+        ThreadPoster(slack_deps).update_root(stored(slack_deps, inc))
+    assert due_roots(slack_deps.store.r, time.time()) == [inc.id]
+    fold(slack_deps.store, "2-0", resolved(DRIFT), now=inc.opened_at + 90)
+    assert claim_root_edit(slack_deps.store, inc.id) and not claim_root_edit(slack_deps.store, inc.id)
+    edit_root(slack_deps, inc.id)
+    assert len(slack.calls("chat.update")) == 1
+    assert (slack.message(CHANNEL, stored(slack_deps, inc).root_ts or "") or {})["text"].startswith("[RESOLVED]")
+
+
+def test_a_root_edited_just_now_waits_for_the_interval(slack_deps: Deps) -> None:
+    interval = slack_deps.settings.root_edit_interval_seconds
+    mark_edited(slack_deps.store, "INC-7", interval, now=1000.0)
+    request_root_edit(slack_deps.store, "INC-7", interval, now=1000.5)
+    assert due_roots(slack_deps.store.r, 1000.0 + interval - 0.01) == []
+    assert due_roots(slack_deps.store.r, 1000.0 + interval) == ["INC-7"]
+
+
+def test_a_failed_edit_is_tried_again_later_with_the_state_of_then(slack_deps: Deps, slack: SlackEmulator) -> None:
     inc = opened(slack_deps)
     ts = ThreadPoster(slack_deps).ensure_root(inc)
-    [done] = fold(slack_deps.store, "2-0", resolved(DRIFT), now=inc.opened_at + 90)
+    fold(slack_deps.store, "2-0", resolved(DRIFT), now=inc.opened_at + 90)
     slack.inject("chat.update", status=200, retry_after=None, error="internal_error")
-    with pytest.raises(SlackApiError):
-        ThreadPoster(slack_deps).update_root(stored(slack_deps, done.incident))
+    edit_root(slack_deps, inc.id)                          # logged, not raised: edits are cosmetic
     assert (slack.message(CHANNEL, ts) or {})["text"].startswith("[FIRING]")
+    interval = slack_deps.settings.root_edit_interval_seconds
+    assert due_roots(slack_deps.store.r, time.time() + interval + 1) == [inc.id]
+    edit_root(slack_deps, inc.id)
+    assert (slack.message(CHANNEL, ts) or {})["text"].startswith("[RESOLVED]")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.deps import Deps
+from bot.incidents.enrich_queue import enrich_consumer, enrich_worker
 from bot.incidents.intake import enqueue_notification
 from bot.incidents.payload import AMNotification
 from bot.incidents.worker import (
@@ -24,7 +25,7 @@ from bot.incidents.worker import (
     process_entry,
 )
 from bot.sandbox.slack_emulator import SlackEmulator
-from bot.store import ALERT_STREAM, DEAD_STREAM, WORKER_GROUP
+from bot.store import ALERT_STREAM, DEAD_STREAM, ENRICH_GROUP, ENRICH_STREAM, WORKER_GROUP
 from tests.e2e.alerting import alert
 from tests.e2e.test_alert_intake import roots
 from tests.harness import BOT_TOKEN, CHANNEL
@@ -85,8 +86,13 @@ def test_an_entry_is_acked_once_its_slack_side_is_done(worker_deps: Callable[...
     assert pending(deps) == [] and not deps.store.r.hexists(ATTEMPTS, entry)
     [root] = roots(slack)
     assert root["text"].startswith("[FIRING] INC-1 SchemaDriftDetected")
+    assert thread_texts(slack, root["ts"]) == []          # the backends are asked by the enrichment workers
+    enrich_consumer(deps).ensure_group(deps.store.r)
+    [(queued, job)] = enrich_consumer(deps).next_entries(deps.store.r, "e1")
+    assert job == {"incident": "INC-1", "entry": entry}
+    enrich_consumer(deps).process(deps.store.r, queued, job)
     texts = "\n".join(thread_texts(slack, root["ts"]))
-    assert all(name in texts for name in ("Kafka Connect", "Flink", "MySQL", "Docker"))  # enrichment ran first
+    assert all(name in texts for name in ("Kafka Connect", "Flink", "MySQL", "Docker"))
 
 
 def test_a_failed_entry_stays_pending_and_another_worker_finishes_it(worker_deps: Callable[..., Deps],
@@ -139,7 +145,7 @@ def test_a_redelivered_entry_posts_nothing_twice(worker_deps: Callable[..., Deps
     deps = worker_deps()
     enqueue(deps, DRIFT)
     joined = enqueue(deps, DRIFT, CONNECTOR)
-    first, second = next_entries(deps, "w1")
+    [first], [second] = next_entries(deps, "w1"), next_entries(deps, "w1")
     process_entry(deps, *first)
     assert second[0] == joined
     # The worker did its Slack side, then died before its ack: the entry is delivered again.
@@ -159,7 +165,8 @@ def test_concurrent_workers_open_one_thread_per_incident(worker_deps: Callable[.
     workers = [worker_deps(worker_claim_idle_seconds=0.1) for _ in range(3)]
     slack.set_latency(0.1, "chat.postMessage")   # each open outlasts the claim timeout
     stop = threading.Event()
-    threads = [threading.Thread(target=alert_worker, args=(deps, stop)) for deps in workers]
+    threads = [threading.Thread(target=loop, args=(deps, stop, f"w{i}")) for i, deps in enumerate(workers)
+               for loop in (alert_worker, enrich_worker)]
     enqueue(workers[0], DRIFT)
     for t in threads:
         t.start()
@@ -167,6 +174,7 @@ def test_concurrent_workers_open_one_thread_per_incident(worker_deps: Callable[.
         entries = [enqueue(workers[0], *alerts) for alerts in
                    ((DRIFT,), (DRIFT, CONNECTOR), (DISK,), (DRIFT, CONNECTOR), (DISK,), (CONNECTOR,))]
         slack.wait_for(lambda: done(redis_client, entries[-1]), timeout=15, what="every entry acked")
+        slack.wait_for(lambda: enrich_done(redis_client), timeout=15, what="every enrichment done")
     finally:
         stop.set()
         for t in threads:
@@ -183,6 +191,11 @@ def test_concurrent_workers_open_one_thread_per_incident(worker_deps: Callable[.
                    for m in slack.replies(CHANNEL, root["ts"]))
     joined = [t for t in thread_texts(slack, orders.root_ts or "") if "ConnectorTaskFailed" in t]
     assert len(joined) == 1
+
+
+def enrich_done(r: Any) -> bool:
+    group = next((g for g in r.xinfo_groups(ENRICH_STREAM) if g["name"] == ENRICH_GROUP), None)
+    return bool(group and group["pending"] == 0 and group["lag"] == 0)
 
 
 def done(r: Any, last: str) -> bool:

@@ -1,0 +1,167 @@
+"""Pacing every Slack Web API call: Slack's rate limits, a 429's Retry-After, and who goes first.
+
+Slack limits most methods per app and workspace by tier, and `chat.postMessage` to about one message per
+second per channel (short bursts allowed). On an incident day the bot has far more to say than that, so
+calls wait here, in the order a human needs them: a new incident's root message first, then answers to
+people (approvals, refusals, command results), then alert lines in threads, then enrichment, then
+cosmetic edits. A 429 stops the whole key for its Retry-After: sending more would only earn more 429s.
+
+The budgets are per process: replicas each pace themselves, and Slack's 429 is the backstop.
+Limits: https://api.slack.com/apis/rate-limits (tiers per method; "1 message per second per channel").
+"""
+
+from __future__ import annotations
+
+import contextvars
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Priority(IntEnum):
+    """Lower goes first."""
+
+    ROOT = 0        # a new incident's root message: the channel must show every incident
+    USER = 1        # answers to a person: approvals, refusals, command and step results
+    THREAD = 2      # alert lines in an incident's thread
+    ENRICH = 3      # backend status, diffs, logs
+    EDIT = 4        # root-message refreshes and other cosmetic edits
+
+
+# Calls per minute, per app and workspace (Slack's tiers: 1 -> 1+, 2 -> 20+, 3 -> 50+, 4 -> 100+).
+TIER_PER_MINUTE = {1: 1.0, 2: 20.0, 3: 50.0, 4: 100.0}
+METHOD_TIER = {
+    "chat.update": 3, "chat.delete": 3, "chat.postEphemeral": 4, "chat.getPermalink": 4,
+    "conversations.history": 3, "conversations.replies": 3, "conversations.info": 3,
+    "users.info": 4, "users.list": 2, "usergroups.users.list": 2, "reactions.add": 3,
+    "files.getUploadURLExternal": 4, "files.completeUploadExternal": 4, "views.open": 4, "views.update": 4,
+}
+POSTS_PER_SECOND_PER_CHANNEL = 1.0
+POST_BURST = 10.0                 # "generous burst behavior is also granted" (chat.postMessage docs)
+TIER_BURST_SECONDS = 20.0         # tiers "allow bursts": a bucket holds this many seconds of calls
+
+_current: contextvars.ContextVar[Priority] = contextvars.ContextVar("slack_priority", default=Priority.USER)
+
+
+@contextmanager
+def slack_priority(priority: Priority) -> Iterator[None]:
+    """Every Slack call made inside this block (in this thread) waits with `priority`."""
+    token = _current.set(priority)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current_priority() -> Priority:
+    return _current.get()
+
+
+UNPACED = (1000.0, 1000.0)         # methods without a tier (chat.postMessage app-wide): only a 429 stops them
+
+
+def keys_for(method: str, channel: str | None) -> list[str]:
+    """The budgets a call draws on: its method's, and for posts the channel's."""
+    keys = [f"method:{method}"]
+    if method == "chat.postMessage" and channel:
+        keys.append(f"channel:{channel}")
+    return keys
+
+
+def bucket_shape(key: str) -> tuple[float, float]:
+    """(refill per second, capacity) of a key's bucket."""
+    if key.startswith("channel:"):
+        return POSTS_PER_SECOND_PER_CHANNEL, POST_BURST
+    tier = METHOD_TIER.get(key.removeprefix("method:"))
+    if tier is None:
+        return UNPACED
+    per_second = TIER_PER_MINUTE[tier] / 60.0
+    return per_second, max(1.0, per_second * TIER_BURST_SECONDS)
+
+
+@dataclass
+class _Bucket:
+    rate: float
+    capacity: float
+    tokens: float
+    updated: float
+    blocked_until: float = 0.0
+    waiters: list[tuple[int, int]] = field(default_factory=list)   # heap of tickets (priority, seq)
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait_needed(self, now: float) -> float:
+        """Seconds until this bucket can give a slot (0 = now)."""
+        if now < self.blocked_until:
+            return self.blocked_until - now
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+
+class RateGate:
+    """Token buckets per key with priority queues. A caller waits until it is first in line on each of its
+    keys (by priority, then arrival) and each has a token. Tickets are totally ordered, so the best waiter
+    is first everywhere it waits: no two callers can block each other."""
+
+    def __init__(self, shape: Callable[[str], tuple[float, float]] = bucket_shape,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._shape = shape
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._buckets: dict[str, _Bucket] = {}
+        self._seq = itertools.count()
+
+    def acquire(self, keys: list[str], priority: Priority) -> None:
+        if not keys:
+            return
+        ticket = (int(priority), next(self._seq))
+        with self._cond:
+            buckets = [self._bucket(k) for k in keys]
+            for bucket in buckets:
+                heapq.heappush(bucket.waiters, ticket)
+            try:
+                while (delay := self._delay(buckets, ticket)) > 0:
+                    self._cond.wait(timeout=delay)
+                for bucket in buckets:
+                    bucket.tokens -= 1.0
+            finally:
+                for bucket in buckets:
+                    bucket.waiters.remove(ticket)
+                    heapq.heapify(bucket.waiters)
+                self._cond.notify_all()
+
+    def hold_off(self, keys: list[str], seconds: float) -> None:
+        """Slack said 429: nobody sends on these keys for `seconds`."""
+        with self._cond:
+            until = self._clock() + seconds
+            for key in keys:
+                bucket = self._bucket(key)
+                bucket.blocked_until = max(bucket.blocked_until, until)
+                bucket.tokens = min(bucket.tokens, 0.0)
+            self._cond.notify_all()
+
+    def waiting(self) -> int:
+        with self._cond:
+            return sum(len(b.waiters) for b in self._buckets.values())
+
+    def _delay(self, buckets: list[_Bucket], ticket: tuple[int, int]) -> float:
+        now = self._clock()
+        delay = 0.0
+        for bucket in buckets:
+            bucket.refill(now)
+            if bucket.waiters[0] != ticket:
+                delay = max(delay, 1.0)   # someone goes first; their exit notifies us
+            delay = max(delay, bucket.wait_needed(now))
+        return delay
+
+    def _bucket(self, key: str) -> _Bucket:
+        if key not in self._buckets:
+            rate, capacity = self._shape(key)
+            self._buckets[key] = _Bucket(rate, capacity, capacity, self._clock())
+        return self._buckets[key]
