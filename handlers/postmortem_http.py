@@ -6,6 +6,7 @@ import re
 
 from flask import Flask, Response, jsonify, request
 
+from bot.capacity import Busy, Capacity, slow_route_slots
 from bot.deps import Deps
 from bot.errors import NotFoundError
 from bot.incidents.payload import authorized
@@ -20,6 +21,7 @@ def _error(status: int, error: str, reason: str) -> tuple[Response, int]:
 
 def register(flask_app: Flask, deps: Deps) -> None:
     token = deps.settings.alert_webhook_token.get_secret_value() if deps.settings.alert_webhook_token else ""
+    exports = Capacity("postmortem exports", slow_route_slots(deps.settings.http_threads))
 
     @flask_app.get("/incidents/<incident_id>/postmortem.md")
     def postmortem_md(incident_id: str) -> tuple[Response, int]:
@@ -30,9 +32,14 @@ def register(flask_app: Flask, deps: Deps) -> None:
         if not _INCIDENT_ID.match(incident_id):
             return _error(404, "not found", "incident ids look like INC-12")
         try:
-            markdown = export_markdown(deps, incident_id)
+            with exports.slot():
+                markdown = export_markdown(deps, incident_id)
         except NotFoundError:
             return _error(404, "not found", f"unknown incident {incident_id}")
+        except Busy as exc:
+            resp, status = _error(503, "busy", str(exc))
+            resp.headers["Retry-After"] = "5"
+            return resp, status
         resp = Response(markdown.encode("utf-8"), mimetype="text/markdown")
         resp.headers["Content-Type"] = "text/markdown; charset=utf-8"
         resp.headers["Content-Disposition"] = f'inline; filename="postmortem-{incident_id}.md"'

@@ -14,7 +14,7 @@ from bot.sandbox.slack_emulator import SlackEmulator
 from tests.conftest import free_port
 from tests.e2e.alerting import alert, notification, post
 from tests.e2e.conftest import OwnRedis
-from tests.harness import BOT_TOKEN, BotProcess, bot_env, run_cli
+from tests.harness import BOT_TOKEN, WEBHOOK_TOKEN, BotProcess, bot_env, run_cli
 
 
 def test_healthz_turns_503_when_redis_goes_away(own_redis: OwnRedis, slack: SlackEmulator) -> None:
@@ -167,3 +167,24 @@ def test_serve_with_an_unknown_log_level_exits_2_with_one_line(redis_url: str, s
     assert result.returncode == 2
     assert result.stderr.startswith("LOG_LEVEL: malformed (unknown log level 'LOUD'")
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_slow_exports_cannot_take_the_threads_of_intake(start_bot: Callable[..., BotProcess],
+                                                        slack: SlackEmulator) -> None:
+    """HTTP_THREADS=4 leaves one slot to postmortem exports; with Slack slow to answer them, a second
+    export is refused at once (503, Retry-After) and alerts are still taken."""
+    bot = start_bot(HTTP_THREADS="4")
+    post(bot.url, notification(alert("SchemaDriftDetected", table="oltp.orders")))
+    slack.wait_for(lambda: slack.messages("C0INCIDENT"), what="the root")
+    slack.set_latency(3.0, "conversations.replies")
+    auth = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        first = pool.submit(httpx.get, bot.url + "/incidents/INC-1/postmortem.md", headers=auth, timeout=30)
+        slack.wait_for(lambda: slack.calls("conversations.replies"), what="the first export reading the thread")
+        second = httpx.get(bot.url + "/incidents/INC-1/postmortem.md", headers=auth, timeout=30)
+        intake = post(bot.url, notification(alert("DiskAlmostFull", instance="db-1")))
+        assert first.result().status_code == 200
+    assert second.status_code == 503 and second.headers["Retry-After"] == "5"
+    assert second.json() == {"error": "busy",
+                             "reason": "postmortem exports: 1 already running, the most at once; retry in a few seconds"}
+    assert intake.status_code == 200
