@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     enrich_workers: int = Field(default=4, ge=1)
     root_edit_interval_seconds: float = Field(default=3.0, ge=0)
     health_probe_interval_seconds: float = Field(default=15.0, gt=0)
+    storm_threshold: int = Field(default=5, ge=2)
+    storm_window_seconds: float = Field(default=60.0, gt=0)
     slack_post_lock_seconds: float = Field(default=60.0, gt=0)
     incident_reopen_seconds: float = Field(default=3600.0, ge=0)
     approval_ttl_seconds: float = Field(default=1800.0, gt=0)

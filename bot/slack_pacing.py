@@ -2,7 +2,7 @@
 
 Slack limits most methods per app and workspace by tier, and `chat.postMessage` to about one message per
 second per channel (short bursts allowed). On an incident day the bot has far more to say than that, so
-calls wait here, in the order a human needs them: a new incident's root message first, then answers to
+calls wait here, in the order a human needs them: a storm's summary and a new incident's root first, then answers to
 people (approvals, refusals, command results), then alert lines in threads, then enrichment, then
 cosmetic edits. A 429 stops the whole key for its Retry-After: sending more would only earn more 429s.
 
@@ -26,11 +26,12 @@ from enum import IntEnum
 class Priority(IntEnum):
     """Lower goes first."""
 
-    ROOT = 0        # a new incident's root message: the channel must show every incident
-    USER = 1        # answers to a person: approvals, refusals, command and step results
-    THREAD = 2      # alert lines in an incident's thread
-    ENRICH = 3      # backend status, diffs, logs
-    EDIT = 4        # root-message refreshes and other cosmetic edits
+    STORM = 0       # the storm summary: in a storm, what makes every incident visible at once
+    ROOT = 1        # a new incident's root message: the channel must show every incident
+    USER = 2        # answers to a person: approvals, refusals, command and step results
+    THREAD = 3      # alert lines in an incident's thread
+    ENRICH = 4      # backend status, diffs, logs
+    EDIT = 5        # root-message refreshes and other cosmetic edits
 
 
 # Calls per minute, per app and workspace (Slack's tiers: 1 -> 1+, 2 -> 20+, 3 -> 50+, 4 -> 100+).

@@ -99,23 +99,31 @@ class ThreadPoster:
     def post_once(self, inc: Incident, kind: str, thread_ts: str | None, text: str,
                   blocks: list[dict[str, Any]] | None) -> str:
         """Claim, look for an earlier attempt's message, post, record: never twice for one kind."""
-        if ts := self.store.post_ts(inc.id, kind):
-            return ts
-        # Longer than a Slack call with its retries; a worker that died holding it delays this post that long.
-        hold = self.deps.settings.slack_post_lock_seconds
-        with self.store.lock(f"post:{inc.id}:{kind}", ttl_s=hold, wait_s=hold):
-            if ts := self.store.post_ts(inc.id, kind):
-                return ts
-            found = self._find_posted(inc, kind, thread_ts) if self.store.attempted(inc.id, kind) else None
-            if found is None:
-                self.store.mark_attempt(inc.id, kind)
-                resp = self.slack.chat_postMessage(channel=inc.channel, thread_ts=thread_ts, text=text,
-                                                   blocks=blocks, metadata=incident_metadata(inc.id, kind))
-                found = str(resp["ts"])
-            self.store.record_post(inc.id, kind, found)
+        found = self.post_once_for(inc.id, inc.channel, inc.opened_at, kind, thread_ts, text, blocks)
         if kind != "root":
             self.store.add_event(inc.id, TimelineEvent(ts=float(found), kind="bot_post", actor="bot", text=text,
                                                        source_id=f"post:{kind}", data={"kind": kind}))
+        return found
+
+    def post_once_for(self, owner: str, channel: str, since: float, kind: str, thread_ts: str | None, text: str,
+                      blocks: list[dict[str, Any]] | None) -> str:
+        """post_once for any owner of messages (an incident, a storm summary); `since`: when the owner began,
+        where a look-up for an earlier attempt's top-level message starts."""
+        if ts := self.store.post_ts(owner, kind):
+            return ts
+        # Longer than a Slack call with its retries; a worker that died holding it delays this post that long.
+        hold = self.deps.settings.slack_post_lock_seconds
+        with self.store.lock(f"post:{owner}:{kind}", ttl_s=hold, wait_s=hold):
+            if ts := self.store.post_ts(owner, kind):
+                return ts
+            found = self._find_posted(owner, channel, since, kind, thread_ts) \
+                if self.store.attempted(owner, kind) else None
+            if found is None:
+                self.store.mark_attempt(owner, kind)
+                resp = self.slack.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                                                   blocks=blocks, metadata=incident_metadata(owner, kind))
+                found = str(resp["ts"])
+            self.store.record_post(owner, kind, found)
         return found
 
     def upload_once(self, inc: Incident, kind: str, filename: str, content: str) -> None:
@@ -141,16 +149,16 @@ class ThreadPoster:
                 return str(message["ts"])
         return None
 
-    def _find_posted(self, inc: Incident, kind: str, thread_ts: str | None) -> str | None:
+    def _find_posted(self, owner: str, channel: str, since: float, kind: str, thread_ts: str | None) -> str | None:
         """An earlier attempt died between posting and recording: find its message by metadata."""
         if thread_ts:
-            messages = self._paged("conversations_replies", channel=inc.channel, ts=thread_ts)
+            messages = self._paged("conversations_replies", channel=channel, ts=thread_ts)
         else:
-            oldest = f"{inc.opened_at - HISTORY_LOOKBACK_SECONDS:.6f}"
-            messages = self._paged("conversations_history", channel=inc.channel, oldest=oldest)
+            oldest = f"{since - HISTORY_LOOKBACK_SECONDS:.6f}"
+            messages = self._paged("conversations_history", channel=channel, oldest=oldest)
         for message in messages:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("incident_id") == inc.id and payload.get("kind") == kind:
+            if payload.get("incident_id") == owner and payload.get("kind") == kind:
                 return str(message["ts"])
         return None
 

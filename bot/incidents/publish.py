@@ -8,6 +8,7 @@ from bot.deps import Deps
 from bot.incidents.enrich_queue import queue_enrichment
 from bot.incidents.fold import Fold
 from bot.incidents.poster import ThreadPoster
+from bot.incidents.storm import note_opened, post_summary, request_summary_edit, storm_of
 from bot.models import Incident, TimelineEvent
 from bot.slack_pacing import Priority, slack_priority
 
@@ -16,8 +17,11 @@ def publish_fold(deps: Deps, fold: Fold, entry_id: str) -> None:
     poster = ThreadPoster(deps)
     inc = deps.store.incident(fold.incident.id) or fold.incident   # the latest, with root_ts if known
     had_root = bool(inc.root_ts)
+    storm = _storm(deps, inc, fold.opened and not had_root)
     with slack_priority(Priority.ROOT):
         poster.ensure_root(inc)
+    if storm:
+        request_summary_edit(deps, storm)     # the summary shows the root is up
     if fold.opened and not had_root:
         deps.store.add_event(inc.id, TimelineEvent(
             ts=float(inc.root_ts or inc.opened_at), kind="incident_opened", actor="bot",
@@ -28,6 +32,16 @@ def publish_fold(deps: Deps, fold: Fold, entry_id: str) -> None:
         _thread_lines(deps, poster, inc, fold, entry_id)
     if fold.opened or fold.reopened:
         queue_enrichment(deps.store, inc.id, entry_id)
+
+
+def _storm(deps: Deps, inc: Incident, opened: bool) -> str | None:
+    """In a storm, the summary goes out before this root (STORM before ROOT), listing this incident."""
+    s = deps.settings
+    storm = note_opened(deps.store, inc, s.storm_threshold, s.storm_window_seconds) if opened else \
+        storm_of(deps.store, inc)
+    if storm and opened:
+        post_summary(deps, storm)
+    return storm
 
 
 def _thread_lines(deps: Deps, poster: ThreadPoster, inc: Incident, fold: Fold, entry_id: str) -> None:

@@ -11,6 +11,7 @@ import redis
 from bot.deps import Deps
 from bot.incidents.poster import ThreadPoster
 from bot.incidents.root_edits import claim_root_edit, due_roots, mark_edited, retry_root_edit
+from bot.incidents.storm import edit_summary, is_storm
 from bot.log import get_logger
 from bot.slack_pacing import Priority, slack_priority
 
@@ -34,7 +35,11 @@ def root_editor(deps: Deps, stop: threading.Event, name: str = "root-editor") ->
 
 
 def edit_root(deps: Deps, incident_id: str) -> None:
+    """`incident_id` may be a storm's owner id: its summary lists incidents, and is edited the same way."""
     interval = deps.settings.root_edit_interval_seconds
+    if is_storm(incident_id):
+        _edit_summary(deps, incident_id, interval)
+        return
     inc = deps.store.incident(incident_id)
     if inc is None or not inc.root_ts:
         return
@@ -45,3 +50,12 @@ def edit_root(deps: Deps, incident_id: str) -> None:
     except Exception as exc:  # cosmetic: the next attempt shows the latest state anyway
         log.warning("root edit failed; will retry", incident=incident_id, error=deps.redactor.text(repr(exc)))
         retry_root_edit(deps.store, incident_id, interval)
+
+
+def _edit_summary(deps: Deps, owner: str, interval: float) -> None:
+    mark_edited(deps.store, owner, interval)
+    try:
+        edit_summary(deps, owner)
+    except Exception as exc:  # cosmetic like a root edit: the next one shows the latest state
+        log.warning("storm summary edit failed; will retry", storm=owner, error=deps.redactor.text(repr(exc)))
+        retry_root_edit(deps.store, owner, interval)
