@@ -11,6 +11,11 @@ from bot.scope import Scope
 
 T0 = 1795676400.0  # 2026-11-26 07:00:00 UTC
 DDL = "ALTER TABLE `oltp`.`orders` ADD COLUMN unexpected_field VARCHAR(64) NULL"
+# The sections of a postmortem a reviewer expects (Google SRE template, incident.io, Rootly), in order.
+SECTIONS = ["## Summary", "## Key events", "## Impact on data and consumers", "## Affected pipeline",
+            "## Trigger and contributing factors", "## Detection", "## Response", "## Root cause", "## Review",
+            "### What went well", "### What went badly", "### Where we got lucky", "## Participants and roles",
+            "## Action items", "## Lessons learned", "## Postmortem checklist", "## Full timeline", "## Links"]
 ROLLBACK = "ALTER TABLE `oltp`.`orders` DROP COLUMN `unexpected_field`"
 
 

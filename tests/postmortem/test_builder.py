@@ -13,6 +13,7 @@ from bot.models import TimelineEvent
 from bot.postmortem.builder import build_markdown
 from bot.postmortem.model import Check, LiveChecks
 from tests.postmortem.drill import (
+    SECTIONS,
     T0,
     bare_facts,
     drill_events,
@@ -23,10 +24,6 @@ from tests.postmortem.drill import (
 )
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-SECTIONS = ["## Summary", "## Key events", "## Impact on data and consumers", "## Affected pipeline",
-            "## Trigger and contributing factors", "## Detection", "## Response", "## Root cause", "## Review",
-            "### What went well", "### What went badly", "### Where we got lucky", "## Participants and roles",
-            "## Action items", "## Lessons learned", "## Postmortem checklist", "## Full timeline", "## Links"]
 
 
 def section(text: str, title: str) -> str:
