@@ -41,7 +41,11 @@ KIND_LABELS = {
 
 def event_text(event: TimelineEvent, people: dict[str, str]) -> str:
     """Bot posts are long (enrichment, diffs): their first line; what people wrote: in full."""
-    text = first_line(event.text) if event.kind == "bot_post" else event.text
+    text = event.text
+    if event.kind == "bot_post":
+        text = first_line(event.text)
+        if text.endswith(":") and len(event.text.strip()) > len(text):
+            text += " …"   # what followed the colon (log lines, a trace) is in Detection
     return from_slack(text, people)
 
 
