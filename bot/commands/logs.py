@@ -44,7 +44,7 @@ def known_services(lineage: Lineage) -> list[str]:
 def parse_logs_args(lineage: Lineage, rest: list[str]) -> tuple[str, str]:
     """(service, pattern): a known service; the rest of the words are one literal pattern."""
     if not rest:
-        raise UserInputError("Usage: `/dataflow logs <service> [pattern]`.", "Example: `/dataflow logs connect schema`.")
+        raise UserInputError("Usage: `/dataflow logs &lt;service&gt; [pattern]`.", "Example: `/dataflow logs connect schema`.")
     services = known_services(lineage)
     if rest[0] not in services:
         shown = ", ".join(f"`{s}`" for s in services)

@@ -94,4 +94,5 @@ def split_incident_arg(args: list[str]) -> tuple[list[str], str | None]:
 
 
 def usage_line(sub: Subcommand, prefix: str = "/dataflow") -> str:
-    return f"`{prefix} {sub.name}{' ' + sub.usage if sub.usage else ''}`"
+    """Escaped for Slack: `<service>` sent raw is read as a link or mention and vanishes."""
+    return f"`{prefix} {sub.name}{' ' + escape(sub.usage) if sub.usage else ''}`"

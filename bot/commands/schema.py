@@ -47,7 +47,7 @@ def run_schema(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
 def parse_schema_args(lineage: Lineage, rest: list[str]) -> tuple[str, str | None]:
     """(`db.table`, action): a watched table with plain identifiers, and baseline/accept or nothing."""
     if not rest or len(rest) > 2:
-        raise UserInputError("Usage: `/dataflow schema <db.table> [baseline|accept]`.",
+        raise UserInputError("Usage: `/dataflow schema &lt;db.table&gt; [baseline|accept]`.",
                              "Example: `/dataflow schema oltp.orders`.")
     action = rest[1].lower() if len(rest) == 2 else None
     if action is not None and action not in ACTIONS:

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.postmortem.checklist import checklist_lines, follow_up_lines, verified_checks
-from bot.postmortem.impact import Milestones, impact_lines, milestones, since_first_alert
+from bot.postmortem.checklist import action_item_lines, checklist_lines, verified_checks
+from bot.postmortem.findings import (
+    binlog_unavailable,
+    ddl_entries,
+    enrich_posts,
+    labelled_line,
+    schema_evidence,
+)
+from bot.postmortem.impact import (
+    Milestones,
+    data_impact_lines,
+    milestone_lines,
+    milestones,
+    plausible_start,
+    since_first_alert,
+)
 from bot.postmortem.model import Facts
-from bot.postmortem.sections import actions_lines, ddl_entries, event_text, root_cause_lines, timeline_lines
-from bot.postmortem.text import both, cell, code, first_line, parse_iso, person
+from bot.postmortem.people import participant_lines
+from bot.postmortem.review import LESSONS, review_lines
+from bot.postmortem.sections import actions_lines, key_event_lines, root_cause_lines, timeline_lines
+from bot.postmortem.text import both, cell, code, first_line, from_slack, indented, parse_iso
+from bot.runbooks.skip_risk import skip_risks
 
 
 def build_markdown(facts: Facts) -> str:
@@ -16,17 +33,25 @@ def build_markdown(facts: Facts) -> str:
     facts = replace(facts, events=sorted(facts.events, key=lambda e: (e.ts, e.source_id)))
     inc = facts.incident
     marks = milestones(inc, facts.events)
+    # The sections of the Google SRE template, incident.io and Rootly; the full timeline last but the links.
     parts = [
         [f"# Postmortem: {inc.id} — {inc.title}", "", _provenance(facts)],
         ["## Summary", "", *summary_lines(facts, marks)],
-        ["## Impact", "", *impact_lines(marks, facts.display_tz)],
+        ["## Key events", "", *key_event_lines(facts)],
+        ["## Impact on data and consumers", "", *data_impact_lines(facts, marks), "",
+         *milestone_lines(marks, facts.display_tz)],
         ["## Affected pipeline", "", *pipeline_lines(facts)],
-        ["## Detection", "", *signal_lines(facts)],
-        [f"## Timeline ({len(facts.events)} events)", "", *timeline_lines(facts)],
+        ["## Trigger and contributing factors", "", *trigger_lines(facts)],
+        ["## Detection", "", *signal_lines(facts, marks)],
+        ["## Response", "", *actions_lines(facts)],
         ["## Root cause", "", *root_cause_lines(facts)],
-        ["## Actions taken", "", *actions_lines(facts)],
+        ["## Review", "", *review_lines(facts, marks)],
+        ["## Participants and roles", "", *participant_lines(facts)],
+        ["## Action items", "", *action_item_lines(facts)],
+        ["## Lessons learned", "", *(f"- {line}" for line in LESSONS)],
         ["## Postmortem checklist (runbook section 7)", "", *checklist_lines(facts)],
-        ["## Follow-ups", "", *follow_up_lines(facts)],
+        [f"## Full timeline ({len(facts.events)} events)", "", "_★ marks the key events above._", "",
+         *timeline_lines(facts)],
         ["## Links", "", *link_lines(facts)],
     ]
     return "\n\n".join("\n".join(part) for part in parts) + "\n"
@@ -46,20 +71,47 @@ def summary_lines(facts: Facts, marks: Milestones) -> list[str]:
     where = f" on pipeline {code(facts.scope.pipeline)}" if facts.scope.pipeline else ""
     status = (f"resolved at {both(marks.resolved, tz)}, {since_first_alert(marks, marks.resolved)} after the first "
               "alert" if marks.resolved is not None else "still open")
-    fired = (f"{alerts} fired from {both(marks.first_alert, tz)}; the bot opened the incident "
-             f"{since_first_alert(marks, marks.detected)} later" if alerts else f"opened at {both(marks.detected, tz)}")
+    start = f"from {both(marks.first_alert, tz)}" if marks.first_alert is not None else "(start time unknown)"
+    fired = (f"{alerts} fired {start}; the bot opened the incident at {both(marks.detected, tz)}"
+             if alerts else f"opened at {both(marks.detected, tz)}")
     lines = [f"**{inc.id}** ({inc.severity}){where}: {fired}. Status: {status}."]
     ddl = ddl_entries(facts.events)
+    found = schema_evidence(facts.events)
     if ddl:
         lines.append(f"Cause: {code(first_line(str(ddl[-1]['statement']), 200))} (from the binlog).")
+    elif found and found.verdict:
+        lines.append(f"Cause: {from_slack(found.verdict, facts.people)} (the bot's schema check; see Root cause).")
+    steps = [e for e in facts.events if e.kind == "result"]
+    if steps:
+        ok = sum(e.data.get("ok") is True for e in steps)
+        lines.append(f"Response: {len(steps)} runbook step(s) run through the bot, {ok} succeeded (see Response).")
+    if risks := skip_risks(facts.events):
+        lines.append(f"Data: {len(risks)} connector(s) resumed past a failing change event: a change may be missing "
+                     "downstream (see Impact).")
     verified = verified_checks(facts)
     lines.append(f"Checklist: {sum(c.ok for c in verified)} of {len(verified)} verifiable items verified at export.")
-    keys = [e for e in facts.events if e.key]
-    if keys:
-        lines += ["", "Key events:"]
-        lines += [f"- {both(e.ts, tz)} — {person(e.actor, facts.people, e.actor_name)}: "
-                  f"{first_line(event_text(e, facts.people))}" for e in keys]
     return lines
+
+
+def trigger_lines(facts: Facts) -> list[str]:
+    ddl, found = ddl_entries(facts.events), schema_evidence(facts.events)
+    if ddl:
+        trigger = f"the DDL {code(first_line(str(ddl[-1]['statement']), 200))} (see Root cause)"
+    elif found:
+        trigger = f"a schema change the bot's check found: {from_slack(found.verdict, facts.people)} (see Root cause)"
+    else:
+        trigger = "not established by the bot: fill in"
+    factors = [f"- Kafka Connect: {from_slack(d, facts.people)}" for d in
+               [labelled_line(facts.events, "enrich:connect", "Diagnosis")] if d]
+    factors += [f"- {from_slack(first_line(e.text), facts.people)}" for e in enrich_posts(facts.events, "enrich:flink")
+                if "RUNNING" not in first_line(e.text)]
+    factors += [f"- {code(n)} resumed past the change event it had failed on ({why})"
+                for n, why in sorted(skip_risks(facts.events).items())]
+    if unavailable := binlog_unavailable(facts.events):
+        factors.append(f"- No binlog evidence: {from_slack(unavailable, facts.people)}")
+    return [f"**Trigger**: {trigger}.", "", "**Contributing factors** (from the bot's findings):", "",
+            *(factors or ["- none derived from the log"]),
+            "- _People: add what allowed the change (review, migration tooling, schema contracts, timing)._"]
 
 
 def pipeline_lines(facts: Facts) -> list[str]:
@@ -73,22 +125,27 @@ def pipeline_lines(facts: Facts) -> list[str]:
             f"- Kafka topic(s): {names(p.topics)}", f"- Flink job(s): {names(p.flink_jobs)}"]
 
 
-def signal_lines(facts: Facts) -> list[str]:
+def signal_lines(facts: Facts, marks: Milestones) -> list[str]:
     inc, tz = facts.incident, facts.display_tz
     alerts = sorted(inc.alerts.values(), key=lambda a: (a.starts_at, a.fingerprint))
     lines = ["Alerts:"]
     for a in alerts:
         since = parse_iso(a.starts_at)
         when = both(since, tz) if since is not None else "start unknown"
+        if since is not None and plausible_start(a.starts_at, inc.opened_at) is None:
+            when += " (implausible: more than 7 days before the incident opened; not used for time to detect)"
         labels = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k != "alertname")
         lines.append(f"- `{a.alertname}` {a.status}, since {when}, {a.count} notification(s): "
                      f"{cell(a.summary) or '—'} ({labels})")
     if not alerts:
         lines.append("- none recorded")
-    findings = [e for e in facts.events if e.kind == "bot_post" and str(e.data.get("kind", "")).startswith("enrich:")]
+    lines += ["", f"Time to detect: **{since_first_alert(marks, marks.detected)}**."]
+    findings = enrich_posts(facts.events)
     if findings:
-        lines += ["", "What the bot found when the incident opened:"]
-        lines += [f"- {event_text(e, facts.people)}" for e in findings]
+        lines += ["", "What the bot found when the incident opened (its thread posts, in full):", ""]
+        for e in findings:
+            first, _, rest = from_slack(e.text, facts.people).partition("\n")
+            lines += [f"- {first}", *indented(rest, "  ")] if rest.strip() else [f"- {first}"]
     return lines
 
 

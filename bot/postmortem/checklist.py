@@ -1,9 +1,13 @@
-"""The seed runbook's postmortem checklist (section 7): verifiable items checked live, the rest open."""
+"""The seed runbook's postmortem checklist (section 7), and the action items: open boxes and thread follow-ups."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
+from bot.postmortem.findings import ddl_entries
 from bot.postmortem.model import Check, Facts
-from bot.postmortem.sections import ddl_entries
+from bot.postmortem.text import cell, from_slack, person
 
 # The human-only items of runbook section 7, in its order.
 RCA_ITEM = "RCA logged: who changed the schema, when, impact."
@@ -43,10 +47,54 @@ def checklist_lines(facts: Facts) -> list[str]:
     return lines
 
 
-def follow_up_lines(facts: Facts) -> list[str]:
-    """Every box still open is a follow-up, with an owner to assign."""
-    open_checks = [c for c in verified_checks(facts) if not c.ok]
-    items = [f"{c.label} ({c.detail})" for c in open_checks] + [RCA_ITEM, TESTS_ITEM]
+# ":pushpin: follow-up: add a DDL check owner: @alice priority: P2", one per line of a thread message.
+_FOLLOW_UP = re.compile(r"^\s*(?::pushpin:|:round_pushpin:|📌)\s*follow[- ]?up\s*:\s*(?P<rest>.+)$", re.IGNORECASE)
+_OWNER = re.compile(r"\bowner\s*:\s*(?P<owner><@[^>]+>|@?[\w.-]+)", re.IGNORECASE)
+_PRIORITY = re.compile(r"\bpriority\s*:\s*(?P<priority>P[0-4])\b", re.IGNORECASE)
+TO_ASSIGN = "_to assign_"
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    text: str
+    owner: str
+    priority: str
+    source: str
+
+
+def follow_ups(facts: Facts) -> list[ActionItem]:
+    """Follow-ups people wrote in the thread with the :pushpin: convention; owner and priority when given."""
+    items = []
+    for e in facts.events:
+        if e.kind != "human_message":
+            continue
+        for line in e.text.splitlines():
+            if not (found := _FOLLOW_UP.match(line)):
+                continue
+            rest = found.group("rest")
+            owner, priority = _OWNER.search(rest), _PRIORITY.search(rest)
+            text = _PRIORITY.sub("", _OWNER.sub("", rest)).strip(" ,;—-")
+            items.append(ActionItem(from_slack(text, facts.people),
+                                    from_slack(owner.group("owner"), facts.people) if owner else TO_ASSIGN,
+                                    priority.group("priority").upper() if priority else "unset",
+                                    f"thread, {person(e.actor, facts.people)}"))
+    return items
+
+
+def open_checklist_items(facts: Facts) -> list[ActionItem]:
+    """Every box still open is an action item: a live check that failed first, then the human-only ones."""
+    items = [ActionItem(f"{c.label} ({c.detail})", TO_ASSIGN, "P1", "checklist, verified live")
+             for c in verified_checks(facts) if not c.ok]
+    items += [ActionItem(RCA_ITEM, TO_ASSIGN, "P2", "checklist"), ActionItem(TESTS_ITEM, TO_ASSIGN, "P2", "checklist")]
     if facts.checks.baseline is not None:
-        items.append(DOCS_ITEM)
-    return [f"- [ ] {item} — owner: _to assign_" for item in items]
+        items.append(ActionItem(DOCS_ITEM, TO_ASSIGN, "P3", "checklist"))
+    return items
+
+
+def action_item_lines(facts: Facts) -> list[str]:
+    items = follow_ups(facts) + open_checklist_items(facts)
+    rows = [f"| {n} | {cell(i.text)} | {cell(i.owner)} | {i.priority} | {cell(i.source)} |"
+            for n, i in enumerate(items, start=1)]
+    return ["| # | Action | Owner | Priority | From |", "|---|---|---|---|---|", *rows, "",
+            "_Add one line per change decided in Lessons. In the thread, a line that starts with the pushpin emoji, "
+            "then `follow-up: what owner: @who priority: P2`, lands here on the next export._"]

@@ -24,10 +24,12 @@ def slack_ready(deps: Deps) -> bool:
 
 
 def people_of(deps: Deps, events: list[TimelineEvent]) -> dict[str, str]:
-    """Display names of everyone in the log (actors, approvers, mentions); IDs stay when Slack cannot say."""
+    """Display names of everyone in the log (actors, approvers, mentions), one users.info each; IDs stay when
+    Slack cannot say. The mrkdwn renderer takes this map: it never looks a name up itself."""
     ids = {e.actor for e in events if e.actor and _USER_ID.match(e.actor)}
-    ids |= {str(v) for e in events for k in ("requester", "approver") if (v := e.data.get(k))}
-    ids |= {m for e in events if e.kind == "human_message" for m in _MENTION.findall(e.text)}
+    # "user": the incident commander event; "detail": a step's result, which names who approved it.
+    ids |= {str(v) for e in events for k in ("requester", "approver", "user") if (v := e.data.get(k))}
+    ids |= {m for e in events for m in _MENTION.findall(f"{e.text}\n{e.data.get('detail', '')}")}
     names = {e.actor: e.actor_name for e in events if e.actor and e.actor_name}
     for user in sorted(ids - set(names)):
         if slack_ready(deps) and (name := _user_name(deps, user)):

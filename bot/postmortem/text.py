@@ -8,9 +8,10 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.blocks.common import fmt_duration
+from bot.text.mrkdwn import Names, to_markdown
 
-# Slack's special sequences: <@U1|name>, <#C1|name>, <!here>, <url|label>, <url>.
-_SLACK_TOKEN = re.compile(r"<([@#!])?([^<>|]+)(?:\|([^<>]*))?>")
+# A bare user ID in the bot's own event texts ("U0ALICE asked to run …").
+_BARE_USER_ID = re.compile(r"\b([UW][A-Z0-9]{2,})\b")
 _WHITESPACE_RUN = re.compile(r"[ \t]+")
 
 BOT_NAMES = {"bot": "DataFlow bot", "alertmanager": "Alertmanager"}
@@ -65,19 +66,14 @@ def person(actor: str | None, people: dict[str, str], fallback: str | None = Non
 
 
 def from_slack(text: str, people: dict[str, str]) -> str:
-    """Slack mrkdwn specials to readable Markdown: mentions by name, links as [label](url)."""
+    """Slack mrkdwn to Markdown (bot/text/mrkdwn.py), mentions by the names the export already resolved."""
+    rendered = to_markdown(text, Names(users=people))
+    return _BARE_USER_ID.sub(lambda m: people.get(m.group(1), m.group(1)), rendered)
 
-    def replace(match: re.Match[str]) -> str:
-        sigil, target, label = match.group(1), match.group(2), match.group(3)
-        if sigil == "@":
-            return "@" + (label or people.get(target) or target)
-        if sigil == "#":
-            return "#" + (label or target)
-        if sigil == "!":
-            return "@" + (label or target.split("^")[0])
-        return f"[{label}]({target})" if label else target
 
-    return _SLACK_TOKEN.sub(replace, text)
+def indented(text: str, prefix: str) -> list[str]:
+    """Lines nested under a list item (prefix "  ") or quoted ("> "): fences inside keep working."""
+    return [f"{prefix}{line}".rstrip() for line in text.splitlines()]
 
 
 def cell(text: str) -> str:

@@ -14,9 +14,11 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.clients.mysql import connect
+from bot.sandbox.slack_render import render_thread
 from bot.sandbox.stack import ALICE, BOB, CONNECTOR, TABLE, SandboxStack
 from bot.schema.drill import add_column_ddl
 from bot.schema.reader import read_table
+from bot.text.mrkdwn import Names, to_plain
 
 CHANNEL = "C0INCIDENT"
 DRIFT_COLUMN = "unexpected_field"
@@ -123,9 +125,19 @@ class Drill:
         path.write_text(resp.text, encoding="utf-8")
         return path
 
+    def workspace_names(self) -> Names:
+        state = self.slack.state
+        with state.lock:
+            users = {uid: str(u.get("real_name") or u.get("name") or uid) for uid, u in state.users.items()}
+            channels = {cid: str(c.get("name") or cid) for cid, c in state.channels.items()}
+        return Names(users, channels)
+
     def show_thread(self) -> None:
         if not self.root_ts:
             return
         # Text, not markup: "[file: …]" and "[Approve]" in the thread are content, not Rich tags.
-        self.console.print(Panel(Text(self.slack.render_thread(CHANNEL, self.root_ts)),
+        # Read as Slack shows it: no *markers*, names for <@U…>, emoji as Unicode.
+        names = self.workspace_names()
+        shown = render_thread(self.slack.state, CHANNEL, self.root_ts, lambda text: to_plain(text, names))
+        self.console.print(Panel(Text(shown),
                                  title="#incidents, as Slack shows it", expand=False))

@@ -10,6 +10,8 @@ import pymysql
 import redis
 
 from tests.harness import BIN, REPO
+from tests.postmortem.drill import SECTIONS
+from tests.text.leftovers import leftovers
 
 DEMO_REDIS = "redis://127.0.0.1:6379/15"
 
@@ -37,6 +39,13 @@ def test_the_demo_runs_the_whole_drill_and_writes_the_postmortem(tmp_path: Path)
     assert "DROP COLUMN `unexpected_field`" in markdown and "Bob Tran (U0BOB)" in markdown
     # RUNNING again after a restart past a failing change event is not clean (reference difference 10)
     assert "- [ ] Connector `mysql-oltp-orders` RUNNING" in markdown and "may have been skipped" in markdown
+    # Both read as people read them: no raw Slack markup (issue 14), every section a reviewer expects.
+    thread = out.split("#incidents, as Slack shows it")[1]
+    assert leftovers(thread) == [] and leftovers(markdown) == []
+    assert "✅ Resolved after" in thread and "@Bob Tran" in thread
+    assert [markdown.index(title) for title in SECTIONS] == sorted(markdown.index(title) for title in SECTIONS)
+    assert "**Skipped**: possibly 1 change event on `mysql-oltp-orders`" in markdown
+    assert "orders=4, last_id=4" in markdown.split("## Response")[1].split("## Root cause")[0]
     assert not _table_exists()                                     # nothing left behind without --keep
     assert list(redis.Redis.from_url(DEMO_REDIS).scan_iter("dfo:*")) == []
 

@@ -192,7 +192,7 @@ def test_the_postmortem_attributes_results_by_approval(start_bot: Callable[..., 
     blocks = md.split("- **Step `rollback-schema`**")[1:]
     assert len(blocks) == 2
     assert "Denied by" in blocks[0] and "Result" not in blocks[0]
-    assert "Approved by" in blocks[1] and "Result: succeeded" in blocks[1]
+    assert "Approved by" in blocks[1] and "Result: **succeeded**" in blocks[1]
 
 
 def test_a_connect_url_with_credentials_never_shows(start_bot: Callable[..., BotProcess], slack: SlackEmulator,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.models import AlertState, Incident, TimelineEvent
@@ -10,6 +11,11 @@ from bot.scope import Scope
 
 T0 = 1795676400.0  # 2026-11-26 07:00:00 UTC
 DDL = "ALTER TABLE `oltp`.`orders` ADD COLUMN unexpected_field VARCHAR(64) NULL"
+# The sections of a postmortem a reviewer expects (Google SRE template, incident.io, Rootly), in order.
+SECTIONS = ["## Summary", "## Key events", "## Impact on data and consumers", "## Affected pipeline",
+            "## Trigger and contributing factors", "## Detection", "## Response", "## Root cause", "## Review",
+            "### What went well", "### What went badly", "### Where we got lucky", "## Participants and roles",
+            "## Action items", "## Lessons learned", "## Postmortem checklist", "## Full timeline", "## Links"]
 ROLLBACK = "ALTER TABLE `oltp`.`orders` DROP COLUMN `unexpected_field`"
 
 
@@ -89,3 +95,70 @@ def bare_facts() -> Facts:
                                               "external_url": ""})
     checks = LiveChecks(alert=Check("Alert clear", False, "0 alert(s) still firing"))
     return Facts(incident=inc, events=[], scope=Scope(), checks=checks)
+
+
+FAILED_ON = "Debezium met a change event for oltp.orders whose schema it does not know"
+CONNECT_POST = (":red_circle: *Kafka Connect* — `mysql-oltp-orders` (source): connector *RUNNING* on `connect:8083`\n"
+                "• task 0: *FAILED* on `connect:8083`\n"
+                f"*Diagnosis*: {FAILED_ON} (table `oltp.orders`)\n"
+                "```io.debezium.DebeziumException: Encountered change event for table oltp.orders whose schema isn't "
+                "known```")
+SCHEMA_POST = (":mag: *Schema* — `oltp.orders` against its baseline (snapshot v1 taken by seed)\n"
+               "*Schema drift on `oltp.orders`: COMPATIBLE* (1 change(s): 0 breaking, 1 compatible)\n"
+               "```diff\n+ unexpected_field varchar(64) NULL  [compatible] added optional column\n```\n"
+               "*DDL from the binlog*: DDL forensics unavailable: binary logging is off on this server (log_bin=OFF)")
+
+
+def skip_risk_events() -> list[TimelineEvent]:
+    """The connector restarted past the event it failed on, validation flagged it, and people wrote follow-ups."""
+    restart = "POST http://connect:8083/connectors/mysql-oltp-orders/restart?includeTasks=true&onlyFailed=true"
+    return [
+        event(30.4, "alert_firing", "SchemaDriftDetected firing: Schema drift on oltp.orders", "alertmanager",
+              "firing:f1a2b3c4d5e6f708:2026-11-26T07:00:00.123456789Z", key=True),
+        event(31, "incident_opened", "INC-7 opened: SchemaDriftDetected — orders", "bot", "opened", key=True),
+        event(33.2, "bot_post", CONNECT_POST, "bot", "post:enrich:connect:0:1-0", kind="enrich:connect:0:1-0"),
+        event(33.5, "bot_post", SCHEMA_POST, "bot", "post:enrich:schema:0:1-0", kind="enrich:schema:0:1-0"),
+        TimelineEvent.model_construct(ts=T0 + 40, kind="commander", text="<@U0ALICE> is the incident commander",
+                                      actor="U0ALICE", actor_name=None, key=False, source_id="commander:1",
+                                      data={"user": "U0ALICE"}),
+        event(200, "approval_requested", "U0ALICE asked to run restart-connector", "U0ALICE", "apr:r1:req",
+              approval_id="r1", step="restart-connector", action=restart, requester="U0ALICE"),
+        event(900, "approval_decided", "U0BOB approved restart-connector", "U0BOB", "apr:r1:decided",
+              approval_id="r1", step="restart-connector", decision="approved", requester="U0ALICE", approver="U0BOB"),
+        event(901, "note", f"`mysql-oltp-orders` RUNNING again after failing on a change event ({FAILED_ON}): that "
+              "event may have been skipped", "bot", "skip_risk:mysql-oltp-orders:1", key=True, skip_risk=True,
+              connector="mysql-oltp-orders", failure=FAILED_ON),
+        event(902, "result", "restart-connector: done", "bot", "approval:r1:result", step="restart-connector",
+              ok=True, approval_id="r1", outcome="done",
+              detail="*restart-connector* (requested by <@U0ALICE>, approved by <@U0BOB>)\n"
+                     ":white_check_mark: `mysql-oltp-orders` is RUNNING again (connector RUNNING, task 0 RUNNING)\n"
+                     f":warning: It had failed on a change event ({FAILED_ON}). Debezium may have resumed *past* it."),
+        event(960, "result", "validate-data: needs attention", "U0ALICE", "read:validate-data:1", step="validate-data",
+              ok=False, detail="*Data validation*\n:white_check_mark: `SELECT COUNT(*) AS orders FROM oltp.orders` → "
+                               "orders=4\n:warning: counts cannot show one skipped change: compare by key"),
+        event(1000, "human_message", ":pushpin: follow-up: compare orders changed 07:00-07:15 with the sink "
+              "owner: <@U0BOB> priority: P1\n:pushpin: follow-up: alert on Debezium task FAILED", "U0ALICE",
+              f"msg:{T0 + 1000:.6f}"),
+        event(1205.9, "incident_resolved", "All alerts resolved; INC-7 closed", "alertmanager",
+              "incident-resolved:9-0", key=True),
+    ]
+
+
+def skip_risk_facts() -> Facts:
+    checks = LiveChecks(
+        alert=Check("Alert clear", True, "all alerts of the incident resolved"),
+        connectors=(Check("Connector `mysql-oltp-orders` RUNNING", False, "connector RUNNING, task 0 RUNNING (checked "
+                                                                           "live), but it resumed after failing on a "
+                                                                           "change event: verify the data by hand"),))
+    return replace(drill_facts("UTC"), events=skip_risk_events(), checks=checks)
+
+
+def no_steps_facts() -> Facts:
+    """Open, nothing run yet; the alert's start a placeholder (the interactive demo sends 2000-01-01)."""
+    facts = drill_facts("UTC")
+    alert = next(iter(facts.incident.alerts.values())).model_copy(
+        update={"starts_at": "2000-01-01T00:00:00Z", "status": "firing"})
+    inc = facts.incident.model_copy(update={"status": "open", "resolved_at": None, "alerts": {alert.fingerprint: alert}})
+    events = [e for e in skip_risk_events()[:4]]
+    return replace(facts, incident=inc, events=events,
+                   checks=LiveChecks(alert=Check("Alert clear", False, "1 alert(s) still firing")))

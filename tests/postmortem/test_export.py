@@ -58,8 +58,8 @@ def test_record_forensics_is_idempotent_and_becomes_the_root_cause(make_deps: Ca
     assert record_forensics(deps.store, "INC-7", ForensicsResult(available=False, reason="log_bin OFF")) is False
     notes = [e for e in deps.store.events("INC-7") if e.kind == "note"]
     assert [n.data["ddl"][0]["time"] for n in notes] == ["2026-11-26T06:58:41+00:00"]
-    root_cause = export_markdown(deps, "INC-7").split("## Root cause")[1].split("## Actions")[0]
-    assert DDL in root_cause and "`mysql-bin.000003` position 1234, server_id 1" in root_cause
+    root_cause = export_markdown(deps, "INC-7").split("## Root cause")[1].split("## Review")[0]
+    assert DDL in root_cause and "binlog file mysql-bin.000003, position 1234, server_id 1" in root_cause
 
 
 def test_an_unknown_incident_is_a_not_found_error(make_deps: Callable[..., Deps]) -> None:

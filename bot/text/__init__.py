@@ -1,0 +1,1 @@
+"""Text renderers shared by the demo and the postmortem."""
