@@ -75,6 +75,14 @@ class Incident(BaseModel):
     declared_by: str | None = None        # Slack user ID when opened by hand (`declare`), else None
     resolved_by: str | None = None        # Slack user ID when resolved by hand (`resolve`)
     resolve_reason: str = ""
+    resolved_by_hand_at: float | None = None
+
+    @property
+    def resolved_by_hand(self) -> bool:
+        """Resolved, and by the `resolve` command: a reopen and a later resolve by Alertmanager leave the
+        old by-hand fields in place, and this tells them apart by the resolve time."""
+        return (self.status == "resolved" and self.resolved_by is not None
+                and self.resolved_at is not None and self.resolved_at == self.resolved_by_hand_at)
 
     @property
     def firing(self) -> list[AlertState]:

@@ -42,7 +42,7 @@ def _state_lines(inc: Incident) -> list[str]:
     firing, total = len(inc.firing), len(inc.alerts)
     status = (f"*Resolved* after {fmt_duration((inc.resolved_at or inc.last_seen_at) - inc.opened_at)}"
               if inc.status == "resolved" else f"*Firing*: {firing} of {total} alert(s)" if total else "*Open*")
-    if inc.status == "resolved" and inc.resolved_by:
+    if inc.resolved_by_hand:
         status += f" by <@{inc.resolved_by}>" + (f": {escape(inc.resolve_reason)}" if inc.resolve_reason else "")
     commander = f"<@{inc.commander}>" if inc.commander else "nobody yet (`ack` to take it)"
     lines = [status, f"*Severity*: {escape(inc.severity)}", f"*Commander*: {commander}"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.blocks.commands import INCIDENTS_SHOWN, incident_line, who
 from bot.blocks.common import clip, escape, fmt_time
+from bot.blocks.links import Link, links_line
 from bot.models import Incident, TimelineEvent
 
 if TYPE_CHECKING:
@@ -49,21 +50,24 @@ def resolved_by_hand_text(inc: Incident, user: str) -> str:
     return f":white_check_mark: <@{user}> resolved *{inc.id}* by hand: {escape(inc.resolve_reason)}.{still}"
 
 
-def summary_text(inc: Incident, approvals: Sequence[Approval], events: Sequence[TimelineEvent], tz: str) -> str:
-    """State, severity, commander, open approvals and the last actions of one incident."""
+def summary_text(inc: Incident, approvals: Sequence[Approval], events: Sequence[TimelineEvent], tz: str,
+                 links: Sequence[Link] = ()) -> str:
+    """State, severity, commander, open approvals, the last actions and the root's links of one incident."""
     commander = f"<@{inc.commander}>" if inc.commander else "nobody yet (`ack` to take it)"
     state = f"*{inc.status}*" + (f", {len(inc.firing)} of {len(inc.alerts)} alert(s) firing" if inc.alerts else "")
     lines = [f":clipboard: *{inc.id}* {escape(clip(inc.title, 150))}",
              f"State: {state} · Severity: *{escape(inc.severity)}* · Commander: {commander}",
              f"Opened {fmt_time(inc.opened_at, tz)}" + (f" by <@{inc.declared_by}>" if inc.declared_by else "")]
     if inc.resolved_at is not None:
-        by = f" by <@{inc.resolved_by}>: {escape(inc.resolve_reason)}" if inc.resolved_by else ""
+        by = f" by <@{inc.resolved_by}>: {escape(inc.resolve_reason)}" if inc.resolved_by_hand else ""
         lines.append(f"Resolved {fmt_time(inc.resolved_at, tz)}{by}")
     lines.append(f"*Open approvals*: {len(approvals)}" if approvals else "*Open approvals*: none")
     lines += [f"• `{escape(a.runbook)}/{escape(a.step)}` *{a.state}*, asked by {who(a.requester)}" for a in approvals]
     actions = [e for e in events if e.kind in ACTION_KINDS][-ACTIONS_SHOWN:]
     lines.append("*Last actions*:" if actions else "*Last actions*: none yet")
     lines += [f"• {fmt_time(e.ts, tz)} {who(e.actor or 'bot')}: {escape(clip(e.text, 200))}" for e in actions]
+    if links:
+        lines.append(":link: " + links_line(list(links)))
     return "\n".join(lines)
 
 

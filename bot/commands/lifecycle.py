@@ -65,6 +65,7 @@ def run_resolve(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
             raise UserInputError(f"{current.id} was resolved meanwhile.", "Nothing was changed.")
         current.status, current.resolved_at = "resolved", time.time()
         current.resolved_by, current.resolve_reason = inv.user_id, reason
+        current.resolved_by_hand_at = current.resolved_at
 
     inc = change_incident(deps, inc, close)
     record_key_event(deps, inc, inv, TimelineEvent(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.blocks.incident_commands import summary_text
+from bot.blocks.links import incident_links, link_bases
 from bot.commands.registry import Invocation, Reply, subcommand
 from bot.commands.target import record_command, resolve_incident, thread_reply
 from bot.errors import UserInputError
@@ -20,7 +21,9 @@ def run_summary(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     assert inc is not None
     if rest:
         raise UserInputError(f"Unexpected `{rest[0][:40]}`.", "Usage: `/dataflow summary [INC-n]`.")
-    text = summary_text(inc, open_approvals(deps, inc.id), deps.store.events(inc.id), deps.settings.display_tz)
+    links = incident_links(inc, link_bases(deps.settings))
+    text = summary_text(inc, open_approvals(deps, inc.id), deps.store.events(inc.id), deps.settings.display_tz,
+                        links)
     record_command(deps, inc, inv, "Summary requested")   # after reading: the summary shows what came before
     return thread_reply(inc, text)
 

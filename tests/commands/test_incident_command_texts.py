@@ -16,6 +16,7 @@ from bot.blocks.incident_commands import (
     summary_text,
     unknown_severity_hint,
 )
+from bot.blocks.links import Link
 from bot.models import AlertState, Incident, TimelineEvent
 from bot.runbooks.approvals import Approval
 
@@ -41,7 +42,7 @@ def event(n: int, kind: str = "command", actor: str = "U0BOB") -> TimelineEvent:
 
 def test_stored_incidents_without_the_new_fields_still_load() -> None:
     old = json.loads(incident().model_dump_json())
-    for field in ("commander", "declared_by", "resolved_by", "resolve_reason"):
+    for field in ("commander", "declared_by", "resolved_by", "resolve_reason", "resolved_by_hand_at"):
         old.pop(field)
     for alert in old["alerts"].values():
         alert.pop("runbook_url")
@@ -56,8 +57,13 @@ def test_the_root_shows_commander_declarer_and_a_resolve_by_hand() -> None:
     text = json.dumps(root_blocks(declared))
     assert "*Open*" in text and "*Commander*: <@U0BOB>" in text and "*Declared by* <@U0ALICE>" in text
     assert "_No alert: declared by hand._" in text and "Firing" not in text
-    closed = incident(status="resolved", resolved_at=T0 + 90, resolved_by="U0ALICE", resolve_reason="fixed <it>")
+    closed = incident(status="resolved", resolved_at=T0 + 90, resolved_by="U0ALICE", resolve_reason="fixed <it>",
+                      resolved_by_hand_at=T0 + 90)
     assert "*Resolved* after 1m 30s by <@U0ALICE>: fixed &lt;it&gt;" in json.dumps(root_blocks(closed))
+    # Reopened by a firing, then resolved by Alertmanager: the old by-hand resolve is not shown as this one.
+    later = closed.model_copy(update={"resolved_at": T0 + 900})
+    assert "by <@U0ALICE>" not in json.dumps(root_blocks(later)) and not later.resolved_by_hand
+    assert "fixed" not in summary_text(later, [], [], "UTC")
 
 
 def test_command_answers_name_the_incident_and_escape_what_people_typed() -> None:
@@ -85,9 +91,11 @@ def test_summary_has_state_commander_approvals_and_only_the_last_actions() -> No
     shown = [line for line in text.splitlines() if line.startswith("• 2025")]
     assert len(shown) == ACTIONS_SHOWN and "action 7 &lt;x&gt;" in shown[-1] and "action 3 " in shown[0]
     empty = summary_text(incident(status="resolved", resolved_at=T0 + 5, resolved_by="U0ALICE",
-                                  resolve_reason="done"), [], [], "UTC")
+                                  resolve_reason="done", resolved_by_hand_at=T0 + 5), [], [], "UTC")
     assert "*Open approvals*: none" in empty and "*Last actions*: none yet" in empty
-    assert "Resolved 2025-11-26 07:00:05 UTC by <@U0ALICE>: done" in empty
+    assert "Resolved 2025-11-26 07:00:05 UTC by <@U0ALICE>: done" in empty and ":link:" not in empty
+    linked = summary_text(incident(), [], [], "UTC", [Link("Runbook", "https://x.example/a?b=1&c=2")])
+    assert linked.endswith(":link: <https://x.example/a?b=1&amp;c=2|Runbook>")
 
 
 def test_filtered_incident_lists_say_the_filter() -> None:

@@ -150,6 +150,8 @@ def test_summary_says_state_commander_open_approvals_and_last_actions(
     assert "Severity: *warning*" in text and "Commander: nobody yet" in text
     assert "*Open approvals*: 1" in text and "`connector-failed/resume-connector` *pending*, asked by <@U0ALICE>" in text
     assert "<@U0ALICE>: Severity set to warning (was critical, via slash)" in text
+    assert "<http://prometheus:9090/graph?g0.expr=x|Prometheus graph>" in text   # the root's links, too
+    assert "<http://alertmanager:9093/#/silences/new?filter=" in text
     mentioned = mention_in_thread(slack, ALICE, "summary INC-1", root)
     assert "*INC-1*" in mentioned and "Summary requested" in mentioned   # the first summary is an action too
     assert "Summary requested (via mention)" in postmortem(bot, "INC-1")
