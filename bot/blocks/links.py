@@ -22,6 +22,8 @@ GRAFANA_DASHBOARD_VARIABLES: frozenset[str] = frozenset()   # `var-pipeline` is 
 # The dashboard opens this long before the first alert (the build-up) and after the resolve.
 GRAFANA_BEFORE_SECONDS = 30 * 60
 GRAFANA_AFTER_SECONDS = 10 * 60
+# Below a section's 3000 characters with room for the line's prefix (a long PromQL makes a long graph URL).
+LINKS_TEXT_MAX = 2900
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,13 @@ def slack_link(link: Link) -> str:
     return f"<{url}|{label}>"
 
 
-def links_line(links: list[Link]) -> str:
-    return " · ".join(slack_link(link) for link in links)
+def links_line(links: list[Link], limit: int = LINKS_TEXT_MAX) -> str:
+    """The links that fit whole: a link cut by Slack's length limit would be a broken one."""
+    shown: list[str] = []
+    for text in (slack_link(link) for link in links):
+        if len(" · ".join([*shown, text])) <= limit:
+            shown.append(text)
+    return " · ".join(shown)
 
 
 def is_web_url(url: str) -> bool:
@@ -90,7 +97,7 @@ def grafana_link(inc: Incident, grafana_url: str | None) -> Link | None:
     start_ms = int((inc.opened_at - GRAFANA_BEFORE_SECONDS) * 1000)
     end = "now" if inc.status == "open" or inc.resolved_at is None else str(
         int((inc.resolved_at + GRAFANA_AFTER_SECONDS) * 1000))
-    query = {"orgId": "1", "from": str(start_ms), "to": end}
+    query = {"from": str(start_ms), "to": end}
     if inc.pipeline and "pipeline" in GRAFANA_DASHBOARD_VARIABLES:
         query["var-pipeline"] = inc.pipeline
     return Link("Grafana", f"{grafana_url.rstrip('/')}/d/{GRAFANA_DASHBOARD_UID}?{urlencode(query)}")

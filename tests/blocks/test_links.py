@@ -14,6 +14,7 @@ from bot.blocks.links import (
     LinkBases,
     grafana_link,
     incident_links,
+    links_line,
     runbook_link,
     silence_link,
     silence_matchers,
@@ -49,8 +50,8 @@ def test_all_four_links_point_at_the_right_place() -> None:
     graph, runbook, grafana, silence = (link.url for link in links)
     assert graph == GRAPH
     assert runbook == "https://git.example/r/blob/main/docs/runbook.md#remediation"
-    assert grafana == (f"https://grafana.example/d/{GRAFANA_DASHBOARD_UID}?orgId=1"
-                       f"&from={int((OPENED - 1800) * 1000)}&to=now")
+    assert grafana == (f"https://grafana.example/d/{GRAFANA_DASHBOARD_UID}?"
+                       f"from={int((OPENED - 1800) * 1000)}&to=now")
     assert silence == ("https://am.example/#/silences/new?filter="
                        "%7Balertname%3D%22ConnectorTaskFailed%22%2Cconnector%3D%22mysql-oltp-orders%22%2C"
                        "severity%3D%22critical%22%7D&comment=INC-3%3A%20ConnectorTaskFailed")
@@ -91,6 +92,13 @@ def test_matchers_quote_values_and_links_are_escaped_for_slack() -> None:
     assert link is not None and unquote(link.url.split("filter=")[1].split("&")[0]) == '{alertname="A|B>"}'
     shown = slack_link(link)
     assert shown.count("|") == 1 and shown.count(">") == 1         # the URL cannot end the link early
+
+
+def test_only_links_that_fit_whole_are_shown() -> None:
+    long_graph = Link("Prometheus graph", "http://prom/graph?g0.expr=" + "x" * 2880)
+    line = links_line([long_graph, Link("Runbook", "https://rb.example/a")])
+    assert line == "<https://rb.example/a|Runbook>"
+    assert links_line([Link("Grafana", "https://g"), Link("Silence", "https://s")]) == "<https://g|Grafana> · <https://s|Silence>"
 
 
 def test_root_message_carries_the_links_and_settings_reach_them() -> None:
