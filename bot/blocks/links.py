@@ -2,16 +2,17 @@
 Grafana dashboard over the incident's time range and a pre-filled Alertmanager silence. Pure.
 
 Each link needs its base: a setting left unset (or a URL that is not http/https) means that link is left
-out, never a broken one.
+out, never a broken one; so is a link that would carry a secret.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from bot.models import AlertState, Incident
+from bot.redact import redact
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -132,4 +133,11 @@ def incident_links(inc: Incident, bases: LinkBases) -> list[Link]:
              runbook_link(alert, bases.runbook_base_url) if alert else None,
              grafana_link(inc, bases.grafana_url),
              silence_link(inc, alert, bases.alertmanager_url) if alert else None]
-    return [link for link in found if link is not None]
+    return [link for link in found if link is not None and not carries_secret(link)]
+
+
+def carries_secret(link: Link) -> bool:
+    """A URL with something shaped like a credential in it (a label value, say). Slack's side masks
+    secrets centrally, but percent-encoding hides them from it (`key%3Dvalue`): such a link is left out."""
+    plain = unquote(link.url)
+    return redact(plain) != plain

@@ -94,6 +94,14 @@ def test_matchers_quote_values_and_links_are_escaped_for_slack() -> None:
     assert shown.count("|") == 1 and shown.count(">") == 1         # the URL cannot end the link early
 
 
+def test_a_link_that_would_carry_a_secret_is_left_out() -> None:
+    planted = _alert(labels={"alertname": "A", "note": "aws_secret_access_key=wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY"})
+    assert [link.label for link in incident_links(_incident(planted), BASES)] == ["Prometheus graph", "Runbook",
+                                                                                 "Grafana"]
+    leaky_graph = _alert(generator_url="http://prom:9090/graph?g0.expr=up%7Bpassword%3D%22hunter2%22%7D")
+    assert "Prometheus graph" not in [link.label for link in incident_links(_incident(leaky_graph), BASES)]
+
+
 def test_only_links_that_fit_whole_are_shown() -> None:
     long_graph = Link("Prometheus graph", "http://prom/graph?g0.expr=" + "x" * 2880)
     line = links_line([long_graph, Link("Runbook", "https://rb.example/a")])
