@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     bot_port: int = Field(default=3000, ge=0, le=65535)
     display_tz: str = "UTC"
     alertmanager_url: str | None = None
+    # Links in the incident's root message (bot/blocks/links.py); unset: that link is left out.
+    grafana_url: str | None = None
+    runbook_base_url: str | None = None      # relative runbook_url annotations are resolved against it
     log_level: str = "INFO"
     log_format: str = Field(default="auto", pattern="^(auto|console|json)$")
     enrich_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -98,12 +101,21 @@ class Settings(BaseSettings):
         _require_url(value, ("http", "https"))
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("connect_url", "flink_url", "alertmanager_url")
+    @field_validator("connect_url", "flink_url", "alertmanager_url", "grafana_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value:
             _require_url(value, ("http", "https"))
             return value.rstrip("/")
+        return None
+
+    @field_validator("runbook_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        """A directory: `docs/runbook.md` resolves under it, not beside its last path segment."""
+        if value:
+            _require_url(value, ("http", "https"))
+            return value if value.endswith("/") else value + "/"
         return None
 
     @field_validator("redis_url")

@@ -12,6 +12,7 @@ EventKind = Literal[
     "alert_resolved",  # one alert resolved
     "incident_resolved",  # every alert resolved
     "incident_reopened",
+    "commander",  # someone took the incident (`ack`/`own`): data {"user": <user id>}
     "bot_post",  # an enrichment or other bot reply in the thread
     "command",  # a /dataflow command, mention or button naming this incident
     "approval_requested",
@@ -47,6 +48,7 @@ class AlertState(BaseModel):
     starts_at: str = ""
     ends_at: str | None = None
     generator_url: str = ""
+    runbook_url: str = ""   # the alert's runbook_url annotation, absolute or relative to RUNBOOK_BASE_URL
     count: int = 1
 
 
@@ -68,6 +70,19 @@ class Incident(BaseModel):
     external_url: str = ""
     truncated_alerts: int = 0       # alerts Alertmanager left out of a notification (max_alerts)
     labels: dict[str, str] = Field(default_factory=dict)  # table, connector, topic, job from the alerts
+    # Set by people through incident commands; the defaults let incidents stored before them load.
+    commander: str | None = None          # Slack user ID of whoever took it (`ack`/`own`)
+    declared_by: str | None = None        # Slack user ID when opened by hand (`declare`), else None
+    resolved_by: str | None = None        # Slack user ID when resolved by hand (`resolve`)
+    resolve_reason: str = ""
+    resolved_by_hand_at: float | None = None
+
+    @property
+    def resolved_by_hand(self) -> bool:
+        """Resolved, and by the `resolve` command: a reopen and a later resolve by Alertmanager leave the
+        old by-hand fields in place, and this tells them apart by the resolve time."""
+        return (self.status == "resolved" and self.resolved_by is not None
+                and self.resolved_at is not None and self.resolved_at == self.resolved_by_hand_at)
 
     @property
     def firing(self) -> list[AlertState]:

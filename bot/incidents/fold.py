@@ -112,7 +112,7 @@ def _apply_alert(store: Store, fold: Fold, alert: AMAlert, now: float) -> None:
             return  # a stale firing delivered after its resolve (retries interleave)
         state = AlertState(fingerprint=alert.fingerprint, alertname=alert.alertname, status="firing",
                            labels=alert.labels, summary=alert.summary, starts_at=alert.startsAt,
-                           generator_url=alert.generatorURL)
+                           generator_url=alert.generatorURL, runbook_url=alert.annotations.get("runbook_url", ""))
         inc.alerts[alert.fingerprint] = state
         fold.new_alerts.append(state)
         store.add_event(inc.id, TimelineEvent(

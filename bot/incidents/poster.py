@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.incident import incident_metadata, root_blocks, root_text
+from bot.blocks.incident import incident_metadata, root_blocks_for, root_text
 from bot.deps import Deps
 from bot.incidents.root_edits import request_root_edit
 from bot.models import Incident, TimelineEvent
@@ -36,7 +36,7 @@ class ThreadPoster:
         """The incident's root message: posted once, its ts stored on the incident."""
         if inc.root_ts:
             return inc.root_ts
-        ts = self.post_once(inc, "root", None, root_text(inc), root_blocks(inc, self.deps.settings.display_tz))
+        ts = self.post_once(inc, "root", None, root_text(inc), root_blocks_for(inc, self.deps.settings))
         with self.store.lock(f"corr:{inc.correlation_key}"):
             current = self.store.incident(inc.id) or inc
             current.root_ts = ts
@@ -92,7 +92,7 @@ class ThreadPoster:
         return inc.root_ts or ts
 
     def _root_blocks(self, inc: Incident) -> list[dict[str, Any]]:
-        blocks = root_blocks(inc, self.deps.settings.display_tz)
+        blocks = root_blocks_for(inc, self.deps.settings)
         replaced = self.store.post_ts(inc.id, "root") not in (None, inc.root_ts)
         return [_note(REPLACED_NOTE), *blocks] if replaced else blocks
 

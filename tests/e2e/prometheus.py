@@ -62,6 +62,8 @@ class Prometheus:
         self.proc = subprocess.Popen(
             [self.binary, f"--config.file={self.dir / 'prometheus.yml'}",
              f"--storage.tsdb.path={self.dir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
+             # The alerts' generatorURL (the root's graph link) then points at this very Prometheus.
+             f"--web.external-url={self.url}",
              # Resend firing alerts to Alertmanager every second instead of every minute.
              "--rules.alert.resend-delay=1s"],
             stdout=(self.dir / "prometheus.log").open("wb"), stderr=subprocess.STDOUT)

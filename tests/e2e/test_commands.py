@@ -31,7 +31,7 @@ def test_incidents_lists_the_newest_first_with_status_and_times(bot: BotProcess,
     assert inc2 < inc1
     assert "*open*" in text[inc2:inc1] and "*resolved*" in text[inc1:]
     assert text[inc1:].count(" UTC") == 2            # opened and resolved times
-    assert "takes no arguments" in ask(slack, "U0ALICE", "incidents now")
+    assert "Unknown pipeline `now`" in ask(slack, "U0ALICE", "incidents now")
 
 
 def test_status_in_the_incident_thread_is_recorded_and_redacted(
