@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from bot.backends import baseline_store, connect_client, flink_client
 from bot.blocks.enrichment import Enrichment, connector_text, failure_text, flink_text, logs_text
+from bot.blocks.links import incident_links, link_bases, links_line
 from bot.clients.docker_logs import ContainerLogs
 from bot.deps import Deps
 from bot.errors import BackendError, NotFoundError
@@ -121,6 +122,8 @@ def enrich_incident(deps: Deps, poster: ThreadPoster, inc: Incident, entry_id: s
     for name, future in futures.items():
         for i, item in enumerate(_results(deps, name, future, timeout)):
             _post(poster, inc, f"enrich:{name}:{i}:{entry_id}", item)
+    if links := incident_links(inc, link_bases(deps.settings)):   # where to look next, after the facts
+        poster.reply(inc, f"enrich:links:0:{entry_id}", ":link: *Links*: " + links_line(links))
 
 
 def _timed(name: str, fn: Enricher, deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
