@@ -37,13 +37,22 @@ def people_of(deps: Deps, events: list[TimelineEvent]) -> dict[str, str]:
     return names
 
 
+USER_NAME_TTL_SECONDS = 3600   # names rarely change; every export asked Slack again for each person
+
+
 def _user_name(deps: Deps, user: str) -> str | None:
+    key = PREFIX + f"user-name:{user}"
+    if cached := deps.store.r.get(key):
+        return str(cached)
     try:
         found = deps.slack.users_info(user=user).get("user") or {}
     except (SlackApiError, OSError):
         return None
     profile = found.get("profile") or {}
-    return str(found.get("real_name") or profile.get("real_name") or found.get("name") or "") or None
+    name = str(found.get("real_name") or profile.get("real_name") or found.get("name") or "") or None
+    if name:
+        deps.store.r.set(key, name, ex=USER_NAME_TTL_SECONDS)
+    return name
 
 
 def thread_permalink(deps: Deps, inc: Incident) -> str | None:

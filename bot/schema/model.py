@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.blocks.common import escape
 from bot.errors import UserInputError
@@ -35,7 +36,12 @@ class TableSchema:
         return f"{self.schema}.{self.table}"
 
     def column(self, name: str) -> Column | None:
-        return next((c for c in self.columns if c.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Column]:
+        """Built once: a diff looks every column up, and tables run to a thousand columns."""
+        return {c.name: c for c in self.columns}
 
     def names(self) -> list[str]:
         return [c.name for c in self.columns]

@@ -175,8 +175,10 @@ def test_help_answers_while_twenty_slow_steps_run(start_bot: Callable[..., BotPr
         assert slack.slash_command(ALICE, "run connector-status").status_code == 200
     body = slack.slash_command(BOB, "help").json()
     assert "/dataflow run" in body["text"]
-    done = [m for m in thread(slack)[1] if "*Connector status*" in m.get("text", "")]
-    assert done == []     # help was answered while every slow step was still waiting on Connect
+    # Four steps wait on the slow Connect (its bulkhead); the others are told at once it is busy.
+    done = [m for m in thread(slack)[1] if "*Connector status*" in m.get("text", "")
+            and "not asked" not in m.get("text", "")]
+    assert done == []     # help was answered while the steps that asked Connect were still waiting on it
 
 
 def test_a_user_group_approver_is_resolved_at_click_time_and_a_denial_runs_nothing(
