@@ -14,6 +14,7 @@ from bot.sandbox.slack_args import ApiContext, Args, Handler, SlackError, read_r
 from bot.sandbox.slack_chat import CHAT_METHODS
 from bot.sandbox.slack_faults import CallLog, Fault, Faults, RecordedCall
 from bot.sandbox.slack_files import FILE_METHODS, FileStore
+from bot.sandbox.slack_limits import RateLimiter
 from bot.sandbox.slack_read import READ_METHODS, SCOPES
 from bot.sandbox.slack_responses import ResponseUrls
 from bot.sandbox.slack_state import SlackState
@@ -33,6 +34,7 @@ class Backend:
     token: str
     app_token: str = ""  # the app-level xapp- token apps.connections.open wants
     open_socket: Callable[[], str] | None = None  # a fresh Socket Mode URL
+    limiter: RateLimiter | None = None  # Slack's rate limits; None (the default) answers every call
 
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -74,9 +76,17 @@ def _connections_open(backend: Backend, token_arg: Any) -> dict[str, Any]:
     return {"ok": True, "url": backend.open_socket()}
 
 
+def _rate_limited(retry_after: int) -> Response:
+    return _json({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)})
+
+
 def _call_method(backend: Backend, method: str) -> Response:
     args = read_request_args(request)
-    backend.log.record(RecordedCall(method, args, dict(request.headers.items())))
+    limiter = backend.limiter
+    retry_after = limiter.admit(method, str(args.get("channel") or "")) if limiter else None
+    backend.log.record(RecordedCall(method, args, dict(request.headers.items()), limited=retry_after is not None))
+    if retry_after is not None:
+        return _rate_limited(retry_after)
     delay = backend.faults.latency(method)
     if delay > 0:
         time.sleep(delay)  # latency injection: the caller's timeouts are what is under test
