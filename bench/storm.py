@@ -53,7 +53,11 @@ def storm_world(plan: StormPlan, connect: ConnectSimulator, flink: FlinkSimulato
     """Failed connectors and jobs for every pipeline (so enrichment has something to say); PIPELINE_FILE."""
     config = pipelines_config(plan)
     for p in config["pipelines"]:
-        connect.add_connector(connector(p["name"]), {"connector.class": "io.debezium.connector.mysql.MySqlConnector"})
+        # Each captures its own table only: Debezium without an include list captures every table, and
+        # the bot's discovery would rightly put every connector in every incident.
+        connect.add_connector(connector(p["name"]), {"connector.class": "io.debezium.connector.mysql.MySqlConnector",
+                                                     "database.include.list": "storm",
+                                                     "table.include.list": p["tables"][0]})
         connect.fail_task(connector(p["name"]), 0, TRACE)
         flink.add_job(p["flink_jobs"][0])
     path = scratch / "pipelines.yml"
@@ -101,12 +105,21 @@ def run(plan: StormPlan, redis_url: str, max_wait: float) -> dict[str, Any]:
     with SlackEmulator(signing_secret=SIGNING_SECRET) as emu:
         floor = run_floor(emu, plan, max_wait)
         bot = run_bot(emu, plan, redis_url, max_wait)
-    ratio = (round(bot["all_visible_after_s"] / floor["all_visible_after_s"], 2)
-             if bot["all_visible_after_s"] and floor["all_visible_after_s"] else None)
     return {"plan": {"alerts": plan.alerts, "pipelines": plan.pipelines, "seconds": plan.seconds,
                      "mode": plan.mode, "late_at_s": plan.late_at, "max_wait_s": max_wait},
-            "floor": floor, "bot": bot, "ratio_all_visible_vs_floor": ratio,
+            "floor": floor, "bot": bot, **ratios(floor, bot, max_wait),
             "note": "null times: not reached within max_wait (the run stops waiting there)"}
+
+
+def ratios(floor: dict[str, Any], bot: dict[str, Any], max_wait: float) -> dict[str, float | None]:
+    """The bot's time to every incident visible over the floor's; when the bot did not get there within
+    max_wait, the ratio is at least max_wait over the floor (a lower bound, said as such)."""
+    base = floor["all_visible_after_s"]
+    if not base:
+        return {"ratio_all_visible_vs_floor": None}
+    if bot["all_visible_after_s"]:
+        return {"ratio_all_visible_vs_floor": round(bot["all_visible_after_s"] / base, 2)}
+    return {"ratio_all_visible_vs_floor": None, "ratio_all_visible_vs_floor_at_least": round(max_wait / base, 2)}
 
 
 def main() -> None:

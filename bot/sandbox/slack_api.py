@@ -116,7 +116,7 @@ def _upload(backend: Backend, file_id: str) -> Response:
     else:
         content = request.get_data()
     backend.log.record(RecordedCall("upload", {"file_id": file_id, "length": len(content)},
-                                    dict(request.headers.items())))
+                                    dict(request.headers.items()), target=file_id))
     if not backend.files.upload(file_id, content):
         return Response("Not Found", status=404, mimetype="text/plain")
     return Response(f"OK - {len(content)}", status=200, mimetype="text/plain")
@@ -126,7 +126,7 @@ def _respond(backend: Backend, rid: str) -> Response:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         payload = read_request_args(request)
-    backend.log.record(RecordedCall("response_url", payload, dict(request.headers.items())))
+    backend.log.record(RecordedCall("response_url", payload, dict(request.headers.items()), target=rid))
     try:
         status, body = backend.responses.apply(rid, payload)
     except SlackError as err:  # the original message is gone, the thread does not exist...

@@ -13,6 +13,7 @@ class RecordedCall:
     """One request the emulator received. `at` is time.monotonic() on arrival.
 
     `limited`: the rate limiter (when on) answered it 429, so Slack did nothing with it.
+    `target`: which response_url (its id) or upload (its file id) it was sent to; "" for Web API calls.
     """
 
     method: str
@@ -20,6 +21,7 @@ class RecordedCall:
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
     limited: bool = False
+    target: str = ""
 
 
 @dataclass
