@@ -61,6 +61,7 @@ class FloorReceiver:
         self.client = WebClient(token=token, base_url=api_url, timeout=10, retry_handlers=[])
         self.todo: queue.Queue[str] = queue.Queue()
         self.seen: set[str] = set()
+        self.order: list[str] = []      # groups in the order their first notification arrived
         self.busy = threading.Event()   # set from a new group's arrival until its root is posted
         self.lock = threading.Lock()
         self.failures: list[str] = []
@@ -80,6 +81,7 @@ class FloorReceiver:
         with self.lock:
             if group not in self.seen:
                 self.seen.add(group)
+                self.order.append(group)
                 self.busy.set()
                 self.todo.put(group)
         return Response("", status=200)

@@ -3,12 +3,21 @@ tracked answers, and the hung backend (counts and statuses only, never timings).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from bench.ack_latency import Requests, open_loop, start_bare, tracked_burst, wait_answers
+from bench.ack_latency import (
+    Requests,
+    open_loop,
+    start_bare,
+    tracked_burst,
+    tracked_send,
+    wait_answers,
+    wait_ephemeral,
+)
 from bench.common import HungServer
 from bot.sandbox.slack_emulator import SlackEmulator
 from tests.conftest import free_port
@@ -44,6 +53,9 @@ def test_open_loop_against_bare_app_and_bot(emu: SlackEmulator, redis_url: str) 
         assert [status for status, _ in acks] == [200, 200, 200]
         answers = wait_answers(reqs, sent)
         assert sorted(answers) == sorted(rid for rid, _ in sent)
+        (status, _ack), (_rid, clicked) = tracked_send(bot.url + "/slack/events", reqs, reqs.click)
+        assert status == 200                                               # an unknown approval: refused
+        assert wait_ephemeral(emu, clicked, time.monotonic() + 30) is not None   # privately, by ephemeral
     finally:
         bot.stop()
         bare.terminate()
