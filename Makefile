@@ -37,10 +37,14 @@ chaos-schema-drift: install seed
 serve: install
 	$(BIN)/dataflow-bot serve
 
-# Benchmarks (bench/README.md): ratios against a baseline measured in the same run.
+# Benchmarks (bench/README.md): ratios against a baseline measured in the same run; each prints one JSON
+# document. They use Redis database 14 (BENCH_REDIS_URL) and flush it.
 bench: install services
-	$(BIN)/python -m bench.ack_latency
 	$(BIN)/python -m bench.alert_latency
+	$(BIN)/python -m bench.ack_latency
+	$(BIN)/python -m bench.storm
+	$(BIN)/python -m bench.schema_bench
+	$(BIN)/python -m bench.postmortem_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import threading
 import time
@@ -33,12 +34,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float], scale: float = 1000.0) -> dict[str, float]:
-    """p50/p95/p99 in milliseconds (by default) of seconds-valued samples."""
+    """p50/p95/p99/p99.9 in milliseconds (by default) of seconds-valued samples.
+
+    p99.9 of fewer than 1,000 samples is their maximum (nearest rank): read it as such.
+    """
     if not values:
         return {"n": 0}
     return {"n": len(values), "p50_ms": round(statistics.median(values) * scale, 1),
             "p95_ms": round(percentile(values, 95) * scale, 1),
-            "p99_ms": round(percentile(values, 99) * scale, 1)}
+            "p99_ms": round(percentile(values, 99) * scale, 1),
+            "p999_ms": round(percentile(values, 99.9) * scale, 1)}
 
 
 @dataclass
@@ -80,3 +85,43 @@ class OkReceiver:
     def first(self, needle: str) -> Arrival | None:
         with self.lock:
             return next((a for a in self.arrivals if needle in json.dumps(a.body)), None)
+
+
+class HungServer:
+    """A TCP server that accepts connections and never answers: a backend that is up but hung.
+
+    It holds every accepted socket open until stop(), so a client's only way out is its own timeout.
+    """
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.1)
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="hung-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def accepted(self) -> int:
+        return len(self._held)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _addr = self._sock.accept()
+            except TimeoutError:
+                continue
+            self._held.append(conn)
+
+    def __enter__(self) -> HungServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for conn in self._held:
+            conn.close()
+        self._sock.close()

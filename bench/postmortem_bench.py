@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -49,9 +50,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     args = parser.parse_args()
-    settings = Settings(_env_file=None, redis_url=fresh_redis(args.redis_url),  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, redis_url=fresh_redis(args.redis_url),
                         pipeline_file=REPO / "config" / "pipelines.yml")
     deps = build_deps(settings)
     events = [*drill_events(), *thread(args.messages)]

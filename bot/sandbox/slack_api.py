@@ -14,6 +14,7 @@ from bot.sandbox.slack_args import ApiContext, Args, Handler, SlackError, read_r
 from bot.sandbox.slack_chat import CHAT_METHODS
 from bot.sandbox.slack_faults import CallLog, Fault, Faults, RecordedCall
 from bot.sandbox.slack_files import FILE_METHODS, FileStore
+from bot.sandbox.slack_limits import RateLimiter
 from bot.sandbox.slack_read import READ_METHODS, SCOPES
 from bot.sandbox.slack_responses import ResponseUrls
 from bot.sandbox.slack_state import SlackState
@@ -33,6 +34,7 @@ class Backend:
     token: str
     app_token: str = ""  # the app-level xapp- token apps.connections.open wants
     open_socket: Callable[[], str] | None = None  # a fresh Socket Mode URL
+    limiter: RateLimiter | None = None  # Slack's rate limits; None (the default) answers every call
 
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -74,9 +76,17 @@ def _connections_open(backend: Backend, token_arg: Any) -> dict[str, Any]:
     return {"ok": True, "url": backend.open_socket()}
 
 
+def _rate_limited(retry_after: int) -> Response:
+    return _json({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)})
+
+
 def _call_method(backend: Backend, method: str) -> Response:
     args = read_request_args(request)
-    backend.log.record(RecordedCall(method, args, dict(request.headers.items())))
+    limiter = backend.limiter
+    retry_after = limiter.admit(method, str(args.get("channel") or "")) if limiter else None
+    backend.log.record(RecordedCall(method, args, dict(request.headers.items()), limited=retry_after is not None))
+    if retry_after is not None:
+        return _rate_limited(retry_after)
     delay = backend.faults.latency(method)
     if delay > 0:
         time.sleep(delay)  # latency injection: the caller's timeouts are what is under test
@@ -106,7 +116,7 @@ def _upload(backend: Backend, file_id: str) -> Response:
     else:
         content = request.get_data()
     backend.log.record(RecordedCall("upload", {"file_id": file_id, "length": len(content)},
-                                    dict(request.headers.items())))
+                                    dict(request.headers.items()), target=file_id))
     if not backend.files.upload(file_id, content):
         return Response("Not Found", status=404, mimetype="text/plain")
     return Response(f"OK - {len(content)}", status=200, mimetype="text/plain")
@@ -116,7 +126,7 @@ def _respond(backend: Backend, rid: str) -> Response:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         payload = read_request_args(request)
-    backend.log.record(RecordedCall("response_url", payload, dict(request.headers.items())))
+    backend.log.record(RecordedCall("response_url", payload, dict(request.headers.items()), target=rid))
     if (fault := backend.faults.take("response_url")) is not None:   # inject("response_url", ...)
         return _fault_response(fault)
     try:

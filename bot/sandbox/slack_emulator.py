@@ -20,6 +20,7 @@ from bot.sandbox.slack_api import Backend, create_app
 from bot.sandbox.slack_client import Delivery, SlackSender
 from bot.sandbox.slack_faults import CallLog, Faults, RecordedCall
 from bot.sandbox.slack_files import FileStore
+from bot.sandbox.slack_limits import RateLimiter
 from bot.sandbox.slack_render import render_thread
 from bot.sandbox.slack_responses import ResponseUrls
 from bot.sandbox.slack_socket import Ack, SocketModeServer
@@ -42,9 +43,9 @@ class SlackEmulator(UserActions):
         self.faults, self.log, self.file_store = Faults(), CallLog(), FileStore()
         self.responses = ResponseUrls(self.state)
         self.socket = SocketModeServer(app_id=APP_ID)
-        backend = Backend(self.state, self.file_store, self.responses, self.faults, self.log, bot_token,
-                          app_token=app_token, open_socket=self.socket.open_url)
-        self.server = BackgroundServer(create_app(backend), port=port)
+        self.backend = Backend(self.state, self.file_store, self.responses, self.faults, self.log, bot_token,
+                               app_token=app_token, open_socket=self.socket.open_url)
+        self.server = BackgroundServer(create_app(self.backend), port=port)
         self.sender = SlackSender(self.state, self.responses, signing_secret, self.url, self.socket)
         self.request_url = request_url
 
@@ -109,6 +110,7 @@ class SlackEmulator(UserActions):
         for part in (self.faults, self.log, self.file_store, self.responses, self.socket):
             part.clear()
         self.sender.clear()
+        self.backend.limiter = None
 
     # -- workspace setup -------------------------------------------------------------------------
     def add_channel(self, channel_id: str, name: str) -> None:
@@ -135,6 +137,23 @@ class SlackEmulator(UserActions):
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    # -- rate limits -----------------------------------------------------------------------------
+    def enable_rate_limits(self, limiter: RateLimiter | None = None) -> RateLimiter:
+        """From now on, answer as Slack does over its limits: 429 "ratelimited" with Retry-After.
+
+        Off by default (tests that are not about limits would otherwise wait). `limiter` lets a test
+        bring its own clock or limits; the limits are in bot/sandbox/slack_limits.py.
+        """
+        self.backend.limiter = limiter or RateLimiter()
+        return self.backend.limiter
+
+    def disable_rate_limits(self) -> None:
+        self.backend.limiter = None
+
+    def rate_limited(self, method: str | None = None) -> int:
+        """How many calls (of `method`, or in all) the rate limiter answered 429."""
+        return sum(1 for c in self.log.calls(method) if c.limited)
 
     # -- inspection ------------------------------------------------------------------------------
     def calls(self, method: str | None = None) -> list[RecordedCall]:

@@ -10,12 +10,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class RecordedCall:
-    """One request the emulator received. `at` is time.monotonic() on arrival."""
+    """One request the emulator received. `at` is time.monotonic() on arrival.
+
+    `limited`: the rate limiter (when on) answered it 429, so Slack did nothing with it.
+    `target`: which response_url (its id) or upload (its file id) it was sent to; "" for Web API calls.
+    """
 
     method: str
     args: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    limited: bool = False
+    target: str = ""
 
 
 @dataclass
