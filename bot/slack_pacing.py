@@ -63,6 +63,7 @@ def current_priority() -> Priority:
     return _current.get()
 
 
+MAX_SLEEP = 1.0                   # a waiter looks again at least this often (a long Retry-After included)
 UNPACED = (1000.0, 1000.0)         # methods without a tier (chat.postMessage app-wide): only a 429 stops them
 
 
@@ -108,7 +109,11 @@ class _Bucket:
 class RateGate:
     """Token buckets per key with priority queues. A caller waits until it is first in line on each of its
     keys (by priority, then arrival) and each has a token. Tickets are totally ordered, so the best waiter
-    is first everywhere it waits: no two callers can block each other."""
+    is first everywhere it waits: no two callers can block each other.
+
+    Answers to people (USER) are not paced ahead of time: they are few, someone is waiting for each, and
+    they run on the threads that serve people, which must not sit in a queue that bulk traffic made. They
+    still take their token (so the bulk traffic slows down for them) and still wait out a 429."""
 
     def __init__(self, shape: Callable[[str], tuple[float, float]] = bucket_shape,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -128,7 +133,7 @@ class RateGate:
                 heapq.heappush(bucket.waiters, ticket)
             try:
                 while (delay := self._delay(buckets, ticket)) > 0:
-                    self._cond.wait(timeout=delay)
+                    self._cond.wait(timeout=min(delay, MAX_SLEEP))
                 for bucket in buckets:
                     bucket.tokens -= 1.0
             finally:
@@ -156,6 +161,9 @@ class RateGate:
         delay = 0.0
         for bucket in buckets:
             bucket.refill(now)
+            if ticket[0] == Priority.USER:     # a person waits: only Slack's own 429 stops it
+                delay = max(delay, bucket.blocked_until - now)
+                continue
             if bucket.waiters[0] != ticket:
                 delay = max(delay, 1.0)   # someone goes first; their exit notifies us
             delay = max(delay, bucket.wait_needed(now))

@@ -2,8 +2,7 @@
 
 The floor receiver shows one root per group in arrival order; the real bot, in a 5-incident storm, ends
 with one root per incident, none lost, none doubled and no dead letter, while Slack answered it 429s.
-A late alert about a new pipeline gets its root before the storm's enrichment backlog is through: the
-current bot does not (xfail, strict, until the lead's sender rework lands).
+A late alert about a new pipeline gets its root before the storm's enrichment backlog is through.
 """
 
 from __future__ import annotations
@@ -75,7 +74,6 @@ def test_bot_storm_one_root_per_incident_no_dead_letters(bot_storm: tuple[dict[s
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=True, reason="lead's sender rework")
 def test_late_alert_root_does_not_wait_for_the_storms_enrichment(
         bot_storm: tuple[dict[str, Any], list[RecordedCall]]) -> None:
     """Issue #16: a new, unrelated pipeline's root must not queue behind other incidents' enrichment."""

@@ -54,12 +54,29 @@ def test_the_highest_priority_goes_first_then_arrival_order() -> None:
     gate = RateGate(shape=one_token_per_tick, clock=clock)
     gate.acquire(["channel:C1"], Priority.USER)            # the bucket is now empty
     order: list[str] = []
-    arrivals = [Priority.EDIT, Priority.ENRICH, Priority.THREAD, Priority.ENRICH, Priority.ROOT, Priority.USER]
+    arrivals = [Priority.EDIT, Priority.ENRICH, Priority.THREAD, Priority.ENRICH, Priority.ROOT, Priority.STORM]
     threads = start_waiters(gate, ["channel:C1"], arrivals, order)
     release_one_by_one(gate, clock, order, len(arrivals))
     for t in threads:
         t.join(5)
-    assert order == ["ROOT-4", "USER-5", "THREAD-2", "ENRICH-1", "ENRICH-3", "EDIT-0"]
+    assert order == ["STORM-5", "ROOT-4", "THREAD-2", "ENRICH-1", "ENRICH-3", "EDIT-0"]
+
+
+def test_an_answer_to_a_person_is_not_paced_but_waits_out_a_429() -> None:
+    clock = Clock()
+    gate = RateGate(shape=one_token_per_tick, clock=clock)
+    gate.acquire(["channel:C1"], Priority.ROOT)                # the bucket is empty
+    order: list[str] = []
+    start_waiters(gate, ["channel:C1"], [Priority.ENRICH], order)
+    gate.acquire(["channel:C1"], Priority.USER)                # goes at once, ahead of the queue
+    gate.hold_off(["channel:C1"], 30)
+    users = start_waiters(gate, ["channel:C1"], [Priority.USER], order)
+    clock.now += 29
+    time.sleep(0.1)
+    assert order == []
+    clock.now += 1.5
+    wait_until(lambda: "USER-0" in order)
+    users[0].join(5)
 
 
 def test_a_caller_on_two_keys_waits_for_both_and_nobody_deadlocks() -> None:
