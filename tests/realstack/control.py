@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_PY = REPO / "scripts" / "stack" / "stack.py"
@@ -90,3 +92,34 @@ def start_all() -> None:
     up = stack("up")
     if up.returncode != 0:
         pytest.fail(f"stack.py up failed:\n{(up.stdout + up.stderr)[-3000:]}", pytrace=False)
+
+
+def topic_row_ids(bootstrap: str, topic: str, timeout_ms: int = 5000) -> list[int]:
+    """The `id` of every change event on a Debezium topic (partition 0, from its start), read over the
+    broker's Kafka API: what reached the topic, whatever any consumer made of it."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                             consumer_timeout_ms=timeout_ms, request_timeout_ms=15000)
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
+        ids = []
+        for message in consumer:   # ends after timeout_ms without a new message
+            payload = json.loads(message.value)["payload"] if message.value else None
+            row = (payload.get("after") or payload.get("before")) if payload else None
+            if row and "id" in row:
+                ids.append(int(row["id"]))
+        return ids
+    finally:
+        consumer.close()
+
+
+def delete_topics(bootstrap: str, topics: list[str]) -> None:
+    """Best effort: a test's own topics (Tansu keeps them in memory until the broker stops anyway)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        admin.delete_topics(topics, timeout_ms=15000)
+    except KafkaError:
+        pass
+    finally:
+        admin.close()
