@@ -16,9 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
+
+from bot.sandbox.real_stack import RealStack
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_PY = REPO / "scripts" / "stack" / "stack.py"
@@ -123,3 +126,27 @@ def delete_topics(bootstrap: str, topics: list[str]) -> None:
         pass
     finally:
         admin.close()
+
+
+def row_reaches_topic(real: RealStack, within: float) -> bool:
+    """A new order, and whether its change event is on the CDC topic within `within` seconds."""
+    real.insert_order()
+    row = int(str(real.sql(f"SELECT MAX(id) FROM {real.table}")[0][0]))
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if row in topic_row_ids(real.env["KAFKA_BOOTSTRAP_SERVERS"], real.topic, timeout_ms=2000):
+            return True
+        time.sleep(1)
+    return False
+
+
+def ensure_streaming(real: RealStack) -> None:
+    """The stack's connector streams changes, not only says RUNNING. Seen here: after MariaDB restarted,
+    the task stayed RUNNING and read nothing for ~100 s, until Debezium's keepalive thread reconnected its
+    binlog client; a restart of the task reconnects at once."""
+    if row_reaches_topic(real, within=20):
+        return
+    url = f"{real.env['CONNECT_URL']}/connectors/{real.connector}/restart"
+    httpx.post(url, params={"includeTasks": "true", "onlyFailed": "false"}, timeout=30).raise_for_status()
+    if not row_reaches_topic(real, within=60):
+        pytest.fail(f"{real.connector} says RUNNING but no new row reaches {real.topic}", pytrace=False)

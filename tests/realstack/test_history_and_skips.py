@@ -24,7 +24,7 @@ import pytest
 
 from bot.clients.mysql import connect
 from bot.sandbox.real_stack import ALICE, BOB, RealStack
-from tests.realstack.control import delete_topics, poll, stack_dir, topic_row_ids
+from tests.realstack.control import delete_topics, ensure_streaming, poll, stack_dir, topic_row_ids
 from tests.realstack.test_failures import (
     FAIL_TIMEOUT_S,
     STEP_TIMEOUT_S,
@@ -86,6 +86,7 @@ def write_one_row_debezium_cannot_decode(real: RealStack) -> int:
 @pytest.mark.usefixtures("restore_connector", "no_skip_column")
 def test_running_again_after_a_row_mismatch_skipped_the_row_and_is_never_called_clean(real: RealStack) -> None:
     real.stop_traffic()   # exactly one bad row: each restart skips one, the next one fails it again
+    ensure_streaming(real)
     bad_id = write_one_row_debezium_cannot_decode(real)
     trace = str(poll(lambda: failed_trace(real), FAIL_TIMEOUT_S, "the connector task FAILED"))
     assert "Error processing row in orders, internal schema size 7, but row size 8" in trace
