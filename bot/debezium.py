@@ -42,6 +42,11 @@ class TraceDiagnosis:
         return self.kind in ("row_schema_mismatch", "schema_unknown", "ddl_parse_failure")
 
     @property
+    def history_missing(self) -> bool:
+        """Every start fails on it until the history is rebuilt or the offsets are gone."""
+        return self.kind == "history_missing"
+
+    @property
     def statement_unparseable(self) -> bool:
         """Debezium's DDL parser rejected a statement, in the binlog or in its schema history."""
         return self.kind in ("ddl_parse_failure", "history_ddl_unparseable")
@@ -86,17 +91,21 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("history_missing",
           re.compile(r"history topic (?:or its content )?is (?:fully or partially )?missing", re.I),
           None, "The schema history topic is missing or incomplete", "connect-logs",
-          "Re-snapshot the schema with snapshot.mode=recovery (schema_only_recovery before Debezium 2.x) "
-          "and give the history topic infinite retention."),
+          "The connector has offsets but its schema history is gone, and every start checks for it: a plain "
+          "restart fails the same way. Rebuild the history from the tables with snapshot.mode=recovery "
+          "(schema_only_recovery before Debezium 2.x; set it back afterwards), or take a new snapshot (PUT "
+          "/stop, DELETE /offsets, PUT /resume); then keep the history for good (infinite retention, a "
+          "durable broker or file)."),
     _Rule("row_schema_mismatch",
           re.compile(r"Error processing row in .*internal schema size", re.I),
           re.compile(rf"Error processing row in (?P<table>{_IDENT})", re.I),
           "Rows of {table} no longer match Debezium's schema model", "schema-diff",
           "The table's columns changed without Debezium seeing the DDL (run with sql_log_bin=0, on another "
           "server, or versioned rows): diff them against the baseline and revert or accept the drift. A plain "
-          "restart goes RUNNING, then fails again on the next such row (seen on the real stack, also after "
-          "the column was dropped again): move the connector past them with a new snapshot (PUT /stop, "
-          "DELETE /offsets, PUT /resume), and check by hand the rows changed in between."),
+          "restart resumes *past* the row it failed on, so RUNNING again means that change was skipped (it "
+          "never reaches the topic), and it fails again on the next such row, also after the column was "
+          "dropped again (both seen on the real stack). A new snapshot (PUT /stop, DELETE /offsets, "
+          "PUT /resume) re-reads the table instead: no row is lost; deletes in between still are."),
     _Rule("schema_unknown",
           re.compile(r"whose schema isn't known to this connector", re.I),
           re.compile(rf"for table (?P<table>{_IDENT}) whose schema", re.I),

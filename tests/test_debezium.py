@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.clients.connect_models import CaptureConfig
 from bot.debezium import (
     MAX_KEY_LINES,
     MAX_LINE,
@@ -14,7 +15,7 @@ from bot.debezium import (
     replay_risk,
     unparseable_statement,
 )
-from bot.runbooks.restart_safety import restart_blockers
+from bot.runbooks.restart_safety import history_blockers, restart_blockers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "debezium"
 
@@ -236,3 +237,28 @@ def test_a_row_size_mismatch_says_a_plain_restart_fails_again_and_how_to_get_pas
     # row size 8"; a restart went RUNNING, then FAILED on the next row; stop + delete offsets + resume did it.
     advice = classify_trace(load("row_schema_mismatch")).advice
     assert "fails again" in advice and "DELETE /offsets" in advice
+
+
+def test_a_row_size_mismatch_says_a_restart_skips_the_row_it_failed_on() -> None:
+    # Observed on the real stack: one such row, the column dropped again, a restart: RUNNING, and the row never
+    # reached the topic (tests/realstack/test_history_and_skips.py); with two rows it failed on the second.
+    diagnosis = classify_trace(load("row_schema_mismatch"))
+    assert "resumes *past* the row it failed on" in diagnosis.advice and "skipped" in diagnosis.advice
+    assert diagnosis.on_change_event and not diagnosis.history_missing
+
+
+def test_a_missing_history_blocks_a_restart_until_the_snapshot_mode_rebuilds_it() -> None:
+    diagnosis = classify_trace(load("history_missing"))
+    assert diagnosis.history_missing and not diagnosis.on_change_event
+    assert "a plain restart fails the same way" in diagnosis.advice and "snapshot.mode=recovery" in diagnosis.advice
+    refused = history_blockers(rebuilds=False, snapshot_mode=None)
+    assert len(refused) == 1 and "`snapshot.mode` is `initial`" in refused[0]
+    assert "`snapshot.mode` is `never`" in history_blockers(False, "never")[0]
+    assert history_blockers(rebuilds=True, snapshot_mode="recovery") == []
+
+
+@pytest.mark.parametrize(("mode", "rebuilds"), [("recovery", True), (" Recovery ", True), ("when_needed", True),
+                                                ("schema_only_recovery", True), ("initial", False), (None, False)])
+def test_which_snapshot_modes_rebuild_a_missing_history(mode: str | None, rebuilds: bool) -> None:
+    config = CaptureConfig.model_validate({"snapshot.mode": mode} if mode is not None else {})
+    assert config.rebuilds_missing_history is rebuilds

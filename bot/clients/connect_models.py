@@ -47,6 +47,10 @@ class ConnectorTaskId(_Wire):
     task: int
 
 
+# Debezium snapshot modes that rebuild a missing schema history at start instead of failing on it.
+HISTORY_REBUILDING_SNAPSHOT_MODES = frozenset({"recovery", "schema_only_recovery", "when_needed"})
+
+
 class CaptureConfig(_Wire):
     """What a connector captures and where it writes: the only config keys the bot keeps."""
 
@@ -62,10 +66,17 @@ class CaptureConfig(_Wire):
     topics: str | None = None                                                # a sink's input topics
     # "true" lets Debezium step over a DDL its parser rejects (what a restart after one needs).
     skip_unparseable_ddl: str | None = Field(None, alias="schema.history.internal.skip.unparseable.ddl")
+    snapshot_mode: str | None = Field(None, alias="snapshot.mode")
 
     @property
     def skips_unparseable_ddl(self) -> bool:
         return (self.skip_unparseable_ddl or "").strip().lower() == "true"
+
+    @property
+    def rebuilds_missing_history(self) -> bool:
+        """A start with offsets but no schema history rebuilds it from the tables instead of failing
+        (Debezium's snapshotters whose shouldSnapshotOnSchemaError() is true)."""
+        return (self.snapshot_mode or "").strip().lower() in HISTORY_REBUILDING_SNAPSHOT_MODES
 
 
 class ConnectorInfo(_Wire):

@@ -13,12 +13,12 @@ from bot.blocks.enrichment import connector_text, failure_text, flink_text, logs
 from bot.clients.docker_logs import ContainerLogs
 from bot.clients.flink_parse import JobHealth
 from bot.clients.mysql import connect
-from bot.debezium import classify_trace, unparseable_statement
+from bot.debezium import TraceDiagnosis, classify_trace, unparseable_statement
 from bot.errors import BackendError, ConfigError, UserInputError
 from bot.runbooks.actions import Outcome, Plan, action
 from bot.runbooks.context import StepContext
-from bot.runbooks.restart_safety import ddl_restart_blockers
-from bot.runbooks.skip_risk import skip_risks
+from bot.runbooks.restart_safety import ddl_restart_blockers, history_restart_blockers
+from bot.runbooks.skip_risk import SkipRisk, running_again
 from bot.schema.render import render_diff_text
 from bot.schema.report import build_report, report_text
 
@@ -55,7 +55,9 @@ def connect_status(ctx: StepContext, params: dict[str, str], plan: Plan | None) 
         statuses = [client.status(name) for name in names]
     parts = [connector_text(s) for s in statuses]
     files = [p.file for p in parts if p.file]
-    return Outcome(all(s.is_healthy for s in statuses), "\n\n".join(p.text for p in parts), files)
+    shown = {s.name for s in statuses}
+    warnings = [skip_warning(r) for r in running_again(ctx.deps, ctx.incident) if r.connector in shown]
+    return Outcome(all(s.is_healthy for s in statuses), "\n\n".join([*(p.text for p in parts), *warnings]), files)
 
 
 @action("connect.running")
@@ -76,17 +78,25 @@ def connect_restart_safe(ctx: StepContext, params: dict[str, str], plan: Plan | 
     with require_connect(ctx.deps.settings) as client:
         status = client.status(name)
         failed = [(d, t.trace or "") for t in status.failed_tasks
-                  if (d := classify_trace(t.trace)).statement_unparseable]
+                  if (d := classify_trace(t.trace)).statement_unparseable or d.history_missing]
         if not failed:
-            return Outcome(True, f":white_check_mark: `{escape(name)}`: no task failed on a DDL statement "
-                                 f"({escape(status.summary())}).")
+            return Outcome(True, f":white_check_mark: `{escape(name)}`: no task failed on a DDL statement or a "
+                                 f"missing schema history ({escape(status.summary())}).")
         diagnosis, trace = failed[0]
-        reasons = ddl_restart_blockers(client, mysql_url(ctx), name, diagnosis, unparseable_statement(trace))
+        if diagnosis.history_missing:
+            reasons = history_restart_blockers(client, name)
+        else:
+            reasons = ddl_restart_blockers(client, mysql_url(ctx), name, diagnosis, unparseable_statement(trace))
     if not reasons:
-        return Outcome(True, f":white_check_mark: `{escape(name)}`: the DDL it failed on is behind it and the "
-                             "table no longer has what the parser rejects.")
+        return Outcome(True, f":white_check_mark: `{escape(name)}`: {_cause_gone(diagnosis)}")
     return Outcome(False, f":no_entry: A restart of `{escape(name)}` would fail again:\n"
                    + "\n".join(f"• {r}" for r in reasons) + f"\n*What to do*: {escape(diagnosis.advice)}")
+
+
+def _cause_gone(diagnosis: TraceDiagnosis) -> str:
+    if diagnosis.history_missing:
+        return "its snapshot mode rebuilds the missing schema history at start."
+    return "the DDL it failed on is behind it and the table no longer has what the parser rejects."
 
 
 @action("logs.grep")
@@ -162,11 +172,19 @@ def data_validate(ctx: StepContext, params: dict[str, str], plan: Plan | None) -
     finally:
         conn.close()
     ok = all(not line.startswith(":x:") for line in lines)
-    risks = skip_risks(ctx.deps.store.events(ctx.incident.id))
-    lines += [f":warning: `{escape(name)}` went RUNNING again after failing on a change event ({escape(why)}): "
-              "counts cannot show one skipped change. Compare the rows changed during the incident with the "
-              "sink by key before calling this clean." for name, why in risks.items()]
+    risks = running_again(ctx.deps, ctx.incident)
+    lines += [skip_warning(risk) + " Counts cannot show one skipped change: compare the rows changed during "
+              "the incident with the sink by key before calling this clean." for risk in risks]
     return Outcome(ok and not risks, "*Data validation*\n" + "\n".join(lines))
+
+
+def skip_warning(risk: SkipRisk) -> str:
+    name, why = escape(risk.connector), escape(risk.failure)
+    if risk.state == "RUNNING":
+        return (f":warning: `{name}` is RUNNING again after failing on a change event ({why}): RUNNING again "
+                "may mean that event was skipped.")
+    return (f":warning: `{name}` failed on a change event ({why}) and its state could not be checked "
+            f"({escape(risk.detail)}): if it is RUNNING again, that event may have been skipped.")
 
 
 def _run_read_only(conn: pymysql.Connection[Any], sql: str) -> str:

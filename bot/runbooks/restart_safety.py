@@ -1,5 +1,6 @@
-"""Would restarting a connector that FAILED on a DDL statement only fail again? From its resume position
-(Connect's offsets), its config, the table and the binlog ahead of that position.
+"""Would restarting a FAILED connector only fail again? After a DDL statement: from its resume position
+(Connect's offsets), its config, the table and the binlog ahead of that position. After its schema history
+went missing: from its snapshot mode.
 
 Observed on the real stack (MariaDB 10.11, Debezium 3.0.7) after `ALTER TABLE ... ADD SYSTEM VERSIONING`:
 the committed offset stays *before* the statement, so every restart re-reads it and fails the same way,
@@ -39,6 +40,22 @@ def ddl_restart_blockers(client: ConnectClient, mysql_url: str, name: str, diagn
     finally:
         conn.close()
     return restart_blockers(diagnosis, skips, versioned, risk, position)
+
+
+def history_restart_blockers(client: ConnectClient, name: str) -> list[str]:
+    """Why restarting connector `name`, FAILED on a missing schema history, would fail again."""
+    config = client.info(name).config
+    return history_blockers(config.rebuilds_missing_history, config.snapshot_mode)
+
+
+def history_blockers(rebuilds: bool, snapshot_mode: str | None) -> list[str]:
+    """Observed on the real stack (Debezium 3.0.7): a task with stored offsets and no schema history fails
+    every start with "The db history topic is missing" unless its snapshot mode rebuilds the history."""
+    if rebuilds:
+        return []
+    return [f"its schema history is missing and `snapshot.mode` is `{snapshot_mode or 'initial'}`: every start "
+            "checks for the history and fails the same way until it rebuilds it (`snapshot.mode=recovery`) "
+            "or the connector's offsets are gone (a new snapshot)."]
 
 
 def restart_blockers(diagnosis: TraceDiagnosis, skips: bool, versioned: bool, risk: ReplayRisk | None,

@@ -58,6 +58,7 @@ class RealStack:
         self.slack = SlackEmulator(signing_secret=self.secret)
         self.bot: subprocess.Popen[bytes] | None = None
         self._traffic = threading.Event()
+        self._traffic_thread: threading.Thread | None = None
 
     # -- checks -------------------------------------------------------------------------------------
     def preflight(self) -> None:
@@ -125,7 +126,15 @@ class RealStack:
                 with contextlib.suppress(Exception):  # the drill goes on; a missed row is no harm
                     self.insert_order()
 
-        threading.Thread(target=loop, name="traffic", daemon=True).start()
+        self._traffic_thread = threading.Thread(target=loop, name="traffic", daemon=True)
+        self._traffic_thread.start()
+
+    def stop_traffic(self) -> None:
+        """No more orders from the stand-in application, including one being written: for a test that must
+        write exactly the rows it means."""
+        self._traffic.set()
+        if self._traffic_thread is not None:
+            self._traffic_thread.join(timeout=30)
 
     # -- the bot ------------------------------------------------------------------------------------
     def bot_env(self) -> dict[str, str]:

@@ -122,7 +122,10 @@ def test_the_drill_exports_the_same_draft_everywhere(pipeline_bot: BotProcess, s
     assert DDL in text.split("## Root cause")[1]
     actions = text.split("## Response")[1].split("## Root cause")[0]
     assert "requested by Alice Nguyen (U0ALICE)" in actions and "Approved by Bob Tran (U0BOB)" in actions
-    assert "- [x] Connector `mysql-oltp-orders` RUNNING — connector RUNNING, task 0 RUNNING" in text
+    # The thread showed the task FAILED on a change event; RUNNING again (restarted outside the bot here) may
+    # mean that event was skipped (reference difference 10): not ticked.
+    assert ("- [ ] Connector `mysql-oltp-orders` RUNNING — connector RUNNING, task 0 RUNNING (checked live), but it "
+            "resumed after failing on a change event") in text and "may have been skipped" in text
     assert "- [x] Alert clear" in text
     assert "- [x] Flink job `cdc-orders-enrich` RUNNING — job RUNNING (checked live)" in text
     assert "hunter2-connect-secret" not in text

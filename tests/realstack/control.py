@@ -16,7 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from bot.sandbox.real_stack import RealStack
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_PY = REPO / "scripts" / "stack" / "stack.py"
@@ -90,3 +95,58 @@ def start_all() -> None:
     up = stack("up")
     if up.returncode != 0:
         pytest.fail(f"stack.py up failed:\n{(up.stdout + up.stderr)[-3000:]}", pytrace=False)
+
+
+def topic_row_ids(bootstrap: str, topic: str, timeout_ms: int = 5000) -> list[int]:
+    """The `id` of every change event on a Debezium topic (partition 0, from its start), read over the
+    broker's Kafka API: what reached the topic, whatever any consumer made of it."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                             consumer_timeout_ms=timeout_ms, request_timeout_ms=15000)
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
+        ids = []
+        for message in consumer:   # ends after timeout_ms without a new message
+            payload = json.loads(message.value)["payload"] if message.value else None
+            row = (payload.get("after") or payload.get("before")) if payload else None
+            if row and "id" in row:
+                ids.append(int(row["id"]))
+        return ids
+    finally:
+        consumer.close()
+
+
+def delete_topics(bootstrap: str, topics: list[str]) -> None:
+    """Best effort: a test's own topics (Tansu keeps them in memory until the broker stops anyway)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        admin.delete_topics(topics, timeout_ms=15000)
+    except KafkaError:
+        pass
+    finally:
+        admin.close()
+
+
+def row_reaches_topic(real: RealStack, within: float) -> bool:
+    """A new order, and whether its change event is on the CDC topic within `within` seconds."""
+    real.insert_order()
+    row = int(str(real.sql(f"SELECT MAX(id) FROM {real.table}")[0][0]))
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if row in topic_row_ids(real.env["KAFKA_BOOTSTRAP_SERVERS"], real.topic, timeout_ms=2000):
+            return True
+        time.sleep(1)
+    return False
+
+
+def ensure_streaming(real: RealStack) -> None:
+    """The stack's connector streams changes, not only says RUNNING. Seen here: after MariaDB restarted,
+    the task stayed RUNNING and read nothing for ~100 s, until Debezium's keepalive thread reconnected its
+    binlog client; a restart of the task reconnects at once."""
+    if row_reaches_topic(real, within=20):
+        return
+    url = f"{real.env['CONNECT_URL']}/connectors/{real.connector}/restart"
+    httpx.post(url, params={"includeTasks": "true", "onlyFailed": "false"}, timeout=30).raise_for_status()
+    if not row_reaches_topic(real, within=60):
+        pytest.fail(f"{real.connector} says RUNNING but no new row reaches {real.topic}", pytrace=False)

@@ -25,7 +25,16 @@ from bot.clients.flink import FlinkClient
 from bot.clients.mysql import connect
 from bot.runbooks import restart_safety
 from bot.sandbox.real_stack import ALICE, BOB, DRIFT_COLUMN, RealStack
-from tests.realstack.control import REPO, STACK_PY, poll, stack, stack_dir, start_all, stop_piece
+from tests.realstack.control import (
+    REPO,
+    STACK_PY,
+    ensure_streaming,
+    poll,
+    stack,
+    stack_dir,
+    start_all,
+    stop_piece,
+)
 
 pytestmark = pytest.mark.realstack
 
@@ -336,9 +345,10 @@ def test_a_restart_looping_job_is_never_called_healthy(real: RealStack, restore_
 
 # -- 4. a backend stops in the middle of an incident ------------------------------------------------------
 @pytest.fixture
-def restart_pieces() -> Iterator[None]:
+def restart_pieces(real: RealStack) -> Iterator[None]:
     yield
     start_all()
+    ensure_streaming(real)   # a connector whose MariaDB restarted may say RUNNING and read nothing
 
 
 def all_replies(real: RealStack) -> list[str]:

@@ -1,0 +1,3 @@
+"""Deps wired to real Redis, shared with the postmortem tests."""
+
+from tests.postmortem.conftest import make_deps, slack  # noqa: F401  (fixtures)
