@@ -42,6 +42,7 @@ CHANNEL = "C0INCIDENT"
 FAIL_TIMEOUT_S = 60.0      # a real failure shows in Connect/Flink within seconds; generous for a loaded CI box
 THREAD_TIMEOUT_S = 60.0    # enrichment asks every backend with its own timeout
 STEP_TIMEOUT_S = 120.0
+PROBE_TIMEOUT_S = 40.0     # two background probes (HEALTH_PROBE_INTERVAL_SECONDS, 15 s) and their timeouts
 
 
 # -- the world -------------------------------------------------------------------------------------------
@@ -406,11 +407,13 @@ def test_a_stopped_backend_is_named_with_where_and_why(real: RealStack, restart_
                                timeout=THREAD_TIMEOUT_S, what=f"{backend} named in the new alert's enrichment")
     assert where in line and "connection refused" in line.lower() and "Traceback" not in line
 
-    probe = healthz(real)["checks"][check]
-    assert probe["ok"] is False and probe["detail"] in ("connection refused", "cannot connect")
+    # /healthz shows the background prober's last result (HEALTH_PROBE_INTERVAL_SECONDS) and its age.
+    probe = poll(lambda: (p := healthz(real)["checks"][check])["ok"] is False and p, PROBE_TIMEOUT_S,
+                 f"/healthz showing {check} down")
+    assert probe["detail"] in ("connection refused", "cannot connect") and probe["age_seconds"] is not None
 
     start_all()
-    assert healthz(real)["checks"][check]["ok"] is True
+    poll(lambda: healthz(real)["checks"][check]["ok"] is True, PROBE_TIMEOUT_S, f"/healthz showing {check} up")
     text = status_reply(real, ts, inc)
     assert "did not answer" not in text and ":red_circle:" not in text
 
