@@ -87,7 +87,8 @@ class DemoLock:
             taken = self._redis.set(REDIS_LOCK, self._token, nx=True, ex=REDIS_TTL_S)
             holder = None if taken else self._redis.get(REDIS_LOCK)
         except redis.RedisError as exc:
-            raise BackendError("Redis", redis_where(self.redis_url), type(exc).__name__) from None
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__   # redis-py never puts the password in it
+            raise BackendError("Redis", redis_where(self.redis_url), reason) from None
         if not taken:
             raise DemoBusy(f"Another demo ({holder_of(holder)}) is using the Redis database {redis_where(self.redis_url)}.",
                            "Wait for it to finish, or give this one its own: DEMO_REDIS_URL=redis://…/<db>.")

@@ -17,6 +17,7 @@ import redis
 
 from bot.sandbox.demo_lock import REDIS_LOCK
 from tests.e2e.terminal import Terminal, demo_env
+from tests.e2e.test_demo import _chaos
 from tests.harness import BIN, REPO
 
 pytestmark = pytest.mark.timeout(240)
@@ -149,3 +150,23 @@ def test_a_demo_stopped_midway_stops_what_it_started_and_says_so(interactive_dem
     assert orders_comment() is None and bot_keys(redis_url) == set()
     assert redis.Redis.from_url(redis_url).exists(REDIS_LOCK) == 0
     assert subprocess.run(["kill", "-0", str(bot_pid)], capture_output=True, check=False).returncode != 0
+
+
+def test_make_chaos_schema_drift_then_the_demo_runs(redis_url: str, tmp_path: Path) -> None:
+    """The README's order: the chaos script seeds and drifts oltp.orders, then the demo takes it over."""
+    applied = _chaos("--table oltp.orders --column unexpected_field")
+    assert applied["action"] == "apply"
+
+    result = run_demo(redis_url, tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Postmortem written to" in result.stdout
+    assert orders_comment() is None and bot_keys(redis_url) == set()
+
+
+def test_an_unreachable_redis_is_one_line_and_touches_nothing(tmp_path: Path) -> None:
+    result = run_demo("redis://127.0.0.1:1/0", tmp_path)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("Redis at 127.0.0.1:1/0: ") and result.stderr.strip().count("\n") == 0
+    assert "Traceback" not in result.stdout + result.stderr and orders_comment() is None
