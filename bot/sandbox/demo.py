@@ -48,7 +48,7 @@ class Drill:
         try:
             return self.slack.wait_for(predicate, timeout=timeout, what=what)
         except AssertionError:
-            raise DrillStalled(f"{what} did not happen within {timeout:.0f} s") from None
+            raise DrillStalled(f"{what} did not happen within {timeout:g} s") from None
 
     def drift(self) -> dict[str, Any]:
         """Apply the drift and wait until the simulators show it (task FAILED, Flink restarted), so that the

@@ -66,6 +66,14 @@ STOPPERS: tuple[type[BaseException], ...] = (DrillStalled, httpx.HTTPError, redi
                                              OSError)
 
 
+def bot_log(stack: SandboxStack) -> Path:
+    return stack.workdir / "bot.log"
+
+
+def log_hint(stack: SandboxStack) -> str:
+    return f" The bot's log: {bot_log(stack)}" if bot_log(stack).exists() else ""
+
+
 def one_line(exc: BaseException) -> str:
     text = exc.user_text() if isinstance(exc, DataflowError) else (str(exc) or type(exc).__name__)
     return " ".join(text.split())
@@ -103,12 +111,11 @@ def run_demo(mysql_url: str, redis_url: str, out_dir: Path, keep: bool, interact
             failed = False
             return code
         except STOPPERS as exc:
-            raise DemoFailed(f"The demo stopped: {one_line(exc)}. The bot's log: {stack.workdir / 'bot.log'}"
-                             ) from None
+            raise DemoFailed(f"The demo stopped: {one_line(exc)}.{log_hint(stack)}") from None
         except (KeyboardInterrupt, Terminated):
             raise DemoFailed("Interrupted: the sandbox was stopped and cleaned up.") from None
-        finally:
-            stack.stop(keep_data=keep, keep_logs=failed and stack.bot is not None)
+        finally:   # a failed run keeps the bot's log its message points to, if the bot got to write one
+            stack.stop(keep_data=keep, keep_logs=failed and bot_log(stack).exists())
 
 
 def _drive(stack: SandboxStack, console: Console, out_dir: Path, keep: bool, interactive: bool) -> int:

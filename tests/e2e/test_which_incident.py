@@ -24,11 +24,11 @@ def test_summary_and_postmortem_say_which_incident_they_picked_and_a_named_one_n
         bot: BotProcess, slack: SlackEmulator) -> None:
     root = open_incident(slack, bot.url, table="oltp.orders")
 
-    picked = new_reply(slack, root, "summary", "INC-1")
+    picked = new_reply(slack, root, "summary", "Open approvals")   # not the enrichment still arriving
     assert picked["text"].startswith(
         "For INC-1 (the channel's latest open incident); add `INC-n` to name another.\n")
     assert not picked.get("blocks")   # a text answer: the note is its first line
-    named = new_reply(slack, root, "summary INC-1", "INC-1")
+    named = new_reply(slack, root, "summary INC-1", "Open approvals")
     assert "the channel's latest" not in named["text"]
 
     firing = alert("SchemaDriftDetected", table="oltp.orders")
