@@ -39,9 +39,9 @@ def run_real_demo(redis_url: str, out_dir: Path, keep: bool) -> int:
         drill.say("Real stack answers; bot up", f"bot {stack.bot_url} · Slack emulator {stack.slack.url}")
         try:
             drill.run()
-        except (AssertionError, RuntimeError) as exc:   # a step that did not happen: show where it stopped
+        except (AssertionError, RuntimeError, DrillStalled) as exc:   # a step that did not happen: where it stopped
             drill.show_thread()
-            console.print(f"[bold red]✘[/] The drill stopped: {str(exc).splitlines()[0]}")
+            console.print(f"[bold red]✘[/] The drill stopped: {escape(str(exc).splitlines()[0])}")
             for note in stack.slack.ephemerals()[-3:]:
                 console.print(f"  Private answer to {note['user']}: {note['text'][:300]}", markup=False)
             console.print(f"  The bot's log: {stack.workdir / 'bot.log'}")
