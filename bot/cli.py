@@ -113,7 +113,7 @@ def demo(
 ) -> None:
     """Run the schema-drift drill: in the sandbox (Slack emulator, simulators, the real bot, MariaDB), or on
     the local real stack with --stack real (only Slack emulated)."""
-    from bot.sandbox.demo_cli import run_demo, run_real_demo
+    from bot.sandbox.demo_cli import DemoFailed, one_line, run_demo, run_real_demo
 
     if stack not in ("sandbox", "real"):
         _fail([f"--stack {stack!r}: expected `sandbox` or `real`."])
@@ -124,8 +124,11 @@ def demo(
     try:
         code = (run_real_demo(redis_url, output, keep) if stack == "real"
                 else run_demo(mysql_url, redis_url, output, keep, interactive))
-    except DataflowError as exc:
-        _fail([exc.user_text()])
+    except DataflowError as exc:   # refused before anything was touched (busy, bad settings): exit 2
+        _fail([one_line(exc)])
+        return
+    except DemoFailed as exc:      # a step failed; what the run started is already stopped
+        _fail([str(exc)], code=1)
         return
     raise typer.Exit(code)
 

@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 
 
 def answer(deps: Deps, inv: Invocation, inc: Incident | None, summary: str, text: str,
-           files: Sequence[tuple[str, str]] = ()) -> Reply:
-    """Posted in the thread and recorded on the timeline, or ephemeral (redacted on the way to Slack)."""
+           files: Sequence[tuple[str, str]] = (), note: str = "") -> Reply:
+    """Posted in the thread and recorded on the timeline, or ephemeral (redacted on the way to Slack).
+    `note` says which incident when the command did not name it."""
     if inc is None:
         return Reply(text=text + "\n" + ephemeral_footer(files))
     record_command(deps, inc, inv, summary)
-    return thread_reply(inc, text, files=list(files))
+    return thread_reply(inc, text, files=list(files), note=note)

@@ -55,7 +55,8 @@ def run_resolve(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
         raise UserInputError("`resolve` needs a reason.", "Example: `/dataflow resolve \"connector restarted\"`.")
     if len(reason) > REASON_MAX:
         raise UserInputError(f"The reason is {len(reason)} characters long.", f"Keep it under {REASON_MAX}.")
-    inc, _ = resolve_incident(deps, inv, args)
+    target = resolve_incident(deps, inv, args)
+    inc = target.incident
     assert inc is not None
     if inc.status != "open":
         raise UserInputError(f"{inc.id} is already resolved.", "Name another one (`INC-12`) if you meant it.")
@@ -71,4 +72,4 @@ def run_resolve(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     record_key_event(deps, inc, inv, TimelineEvent(
         ts=inc.resolved_at or time.time(), kind="incident_resolved", text=f"Resolved by hand: {reason}",
         source_id=source_id("resolved-by-hand", inv), data={"reason": reason, "by_hand": True}))
-    return thread_reply(inc, resolved_by_hand_text(inc, inv.user_id))
+    return thread_reply(inc, resolved_by_hand_text(inc, inv.user_id), note=target.note())

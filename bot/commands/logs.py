@@ -27,13 +27,14 @@ MATCH_LIMIT = 200
 @subcommand("logs", "<service> [pattern] [INC-n]",
             f"recent log lines of a service containing a literal pattern (default `{DEFAULT_PATTERN}`)")
 def run_logs(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
-    inc, rest = resolve_incident(deps, inv, args, required=False)
-    service, pattern = parse_logs_args(deps.lineage, rest)
+    target = resolve_incident(deps, inv, args, required=False)
+    service, pattern = parse_logs_args(deps.lineage, target.rest)
     try:
         item = grep_service(deps, service, pattern)
     except BackendError as exc:
         item = Enrichment("logs", failure_text(exc.backend, exc.where, exc.reason))
-    return answer(deps, inv, inc, f"logs {service} {pattern}", item.text, [item.file] if item.file else [])
+    return answer(deps, inv, target.incident, f"logs {service} {pattern}", item.text,
+                  [item.file] if item.file else [], note=target.note())
 
 
 def known_services(lineage: Lineage) -> list[str]:

@@ -29,7 +29,8 @@ def summary_lines(export: Export) -> list[str]:
 
 @subcommand("postmortem", "[INC-n]", "draft the postmortem: a Markdown file uploaded into the incident thread")
 def run_postmortem(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
-    inc, rest = resolve_incident(deps, inv, args)
+    target = resolve_incident(deps, inv, args)
+    inc, rest = target.incident, target.rest
     assert inc is not None
     if rest:
         raise UserInputError(f"Unexpected `{rest[0][:40]}`.", "Usage: `/dataflow postmortem [INC-n]`.")
@@ -42,4 +43,4 @@ def run_postmortem(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     text = summary_text(inc.id, inc.title, inc.status, sum(c.ok for c in checks), len(checks))
     blocks = summary_blocks(inc.id, summary_lines(export), export.filename, len(export.facts.events))
     return thread_reply(inc, text, blocks, files=[(export.filename, export.markdown)],
-                        kind="postmortem")
+                        kind="postmortem", note=target.note())

@@ -8,7 +8,7 @@ from bot.blocks.common import escape
 from bot.blocks.postmortem import postmortem_button
 from bot.blocks.runbook import checklist_blocks
 from bot.commands.registry import Invocation, Reply, split_incident_arg, subcommand
-from bot.commands.target import record_command, resolve_incident, thread_reply
+from bot.commands.target import record_command, resolve_incident, thread_reply, with_note
 from bot.errors import NotFoundError, UserInputError
 from bot.runbooks.engine import request_step
 from bot.runbooks.model import choose_step, runbooks
@@ -27,12 +27,13 @@ def run_runbook(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     book = books.get(named[0])
     if book is None:
         raise NotFoundError(f"Unknown runbook `{escape(named[0][:60])}`.", "Runbooks: " + ", ".join(sorted(books)) + ".")
-    inc, _ = resolve_incident(deps, inv, args)
+    target = resolve_incident(deps, inv, args)
+    inc = target.incident
     assert inc is not None
     record_command(deps, inc, inv, f"posted the {book.name} runbook")
     blocks = [*checklist_blocks(book, inc.id), postmortem_button(inc.id)]
     return thread_reply(inc, f"Runbook: {book.title}", blocks,
-                        kind=f"runbook:{book.name}")
+                        kind=f"runbook:{book.name}", note=target.note())
 
 
 @subcommand("run", "<step> [column] [INC-n]", "run a runbook step; mutating steps wait for a second person's approval")
@@ -40,8 +41,10 @@ def run_step(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     if not split_incident_arg(args)[0]:
         steps = sorted({s.id for b in runbooks().values() for s in b.steps})
         raise UserInputError("Which step?", "Steps: " + ", ".join(f"`{s}`" for s in steps) + ".")
-    inc, rest = resolve_incident(deps, inv, args)
+    target = resolve_incident(deps, inv, args)
+    inc, rest = target.incident, target.rest
     assert inc is not None
     book, step = choose_step(runbooks(), rest[0], [a.alertname for a in inc.alerts.values()])
     record_command(deps, inc, inv, f"asked to run {step.id}")
-    return Reply(text=request_step(deps, inc, book, step, inv.user_id, rest[1:]))
+    text, _ = with_note(target.note(), request_step(deps, inc, book, step, inv.user_id, rest[1:]), None)
+    return Reply(text=text)

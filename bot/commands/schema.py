@@ -17,10 +17,9 @@ from bot.blocks.enrichment import failure_text
 from bot.clients.mysql import connect
 from bot.commands.answer import answer
 from bot.commands.registry import Invocation, Reply, subcommand
-from bot.commands.target import resolve_incident
+from bot.commands.target import Target, resolve_incident
 from bot.errors import BackendError, DataflowError, PermissionDenied, UserInputError
 from bot.incidents.enrich import FORENSICS_LOOKBACK_SECONDS
-from bot.models import Incident
 from bot.pipeline import Lineage
 from bot.schema.baseline import Baseline, BaselineStore
 from bot.schema.render import render_diff_text
@@ -35,13 +34,13 @@ ACTIONS = ("baseline", "accept")
 @subcommand("schema", "<db.table> [baseline|accept] [INC-n]",
             "the table's live schema against its baseline, with the DDL from the binlog")
 def run_schema(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
-    inc, rest = resolve_incident(deps, inv, args, required=False)
-    table, action = parse_schema_args(deps.lineage, rest)
+    target = resolve_incident(deps, inv, args, required=False)
+    table, action = parse_schema_args(deps.lineage, target.rest)
     if action == "accept":
         raise PermissionDenied(f"Accepting the drift of `{table}` replaces its baseline.", accept_drift_hint(table))
     if action == "baseline":
-        return take_first_baseline(deps, inv, inc, table)
-    return show_report(deps, inv, inc, table)
+        return take_first_baseline(deps, inv, target, table)
+    return show_report(deps, inv, target, table)
 
 
 def parse_schema_args(lineage: Lineage, rest: list[str]) -> tuple[str, str | None]:
@@ -66,7 +65,8 @@ def mysql_url(deps: Deps) -> str:
     return deps.settings.mysql_url.get_secret_value()
 
 
-def show_report(deps: Deps, inv: Invocation, inc: Incident | None, table: str) -> Reply:
+def show_report(deps: Deps, inv: Invocation, target: Target, table: str) -> Reply:
+    inc = target.incident
     opened = inc.opened_at if inc else time.time()
     since = datetime.fromtimestamp(opened - FORENSICS_LOOKBACK_SECONDS, UTC)
     try:
@@ -75,10 +75,10 @@ def show_report(deps: Deps, inv: Invocation, inc: Incident | None, table: str) -
         text = report_text(report, render_diff_text(report.diff))
     except BackendError as exc:
         text = failure_text(exc.backend, exc.where, exc.reason)
-    return answer(deps, inv, inc, f"schema {table}", text)
+    return answer(deps, inv, inc, f"schema {table}", text, note=target.note())
 
 
-def take_first_baseline(deps: Deps, inv: Invocation, inc: Incident | None, table: str) -> Reply:
+def take_first_baseline(deps: Deps, inv: Invocation, target: Target, table: str) -> Reply:
     """Snapshot the live schema, only when the table has no baseline at all (contract or snapshot)."""
     store = baseline_store(deps.settings, deps.store.r)
     refuse_if_present(table, store.get(table))
@@ -86,7 +86,8 @@ def take_first_baseline(deps: Deps, inv: Invocation, inc: Incident | None, table
     if made.taken_by != inv.user_id:  # someone (or the drift watcher) took one a moment before us
         refuse_if_present(table, made)
     deps.store.audit(action="baseline_snapshot", table=table, user=inv.user_id, version=str(made.version))
-    return answer(deps, inv, inc, f"schema {table} baseline", baseline_taken_text(table, made))
+    return answer(deps, inv, target.incident, f"schema {table} baseline", baseline_taken_text(table, made),
+                  note=target.note())
 
 
 def refuse_if_present(table: str, existing: Baseline | None) -> None:

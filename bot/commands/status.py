@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 @subcommand("status", "[connector] [INC-n]", "Kafka Connect connectors and the pipeline's Flink jobs, live")
 def run_status(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
-    inc, rest = resolve_incident(deps, inv, args, required=False)
+    target = resolve_incident(deps, inv, args, required=False)
+    rest = target.rest
     if len(rest) > 1:
         raise UserInputError("`status` takes at most one connector name.", "Example: `/dataflow status my-conn`.")
     connector = check_name(rest[0]) if rest else None
@@ -30,7 +31,7 @@ def run_status(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
         found = discover(deps.settings)
         items += flink_items(deps, found) + discovery_items(found)
     text, files = combine(items)
-    return answer(deps, inv, inc, f"status {connector or ''}".strip(), text, files)
+    return answer(deps, inv, target.incident, f"status {connector or ''}".strip(), text, files, note=target.note())
 
 
 def connector_items(deps: Deps, name: str | None) -> list[Enrichment]:

@@ -17,15 +17,16 @@ if TYPE_CHECKING:
 
 @subcommand("summary", "[INC-n]", "the incident in short: state, commander, open approvals, last actions")
 def run_summary(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
-    inc, rest = resolve_incident(deps, inv, args)
+    target = resolve_incident(deps, inv, args)
+    inc = target.incident
     assert inc is not None
-    if rest:
-        raise UserInputError(f"Unexpected `{rest[0][:40]}`.", "Usage: `/dataflow summary [INC-n]`.")
+    if target.rest:
+        raise UserInputError(f"Unexpected `{target.rest[0][:40]}`.", "Usage: `/dataflow summary [INC-n]`.")
     links = incident_links(inc, link_bases(deps.settings))
     text = summary_text(inc, open_approvals(deps, inc.id), deps.store.events(inc.id), deps.settings.display_tz,
                         links)
     record_command(deps, inc, inv, "Summary requested")   # after reading: the summary shows what came before
-    return thread_reply(inc, text)
+    return thread_reply(inc, text, note=target.note())
 
 
 def open_approvals(deps: Deps, incident_id: str) -> list[Approval]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from rich.console import Console
@@ -15,22 +16,56 @@ from rich.text import Text
 
 from bot.clients.mysql import connect
 from bot.sandbox.slack_render import render_thread
-from bot.sandbox.stack import ALICE, BOB, CONNECTOR, TABLE, SandboxStack
+from bot.sandbox.stack import ALICE, BOB, CONNECTOR, JOB, TABLE, SandboxStack
 from bot.schema.drill import add_column_ddl
 from bot.schema.reader import read_table
 from bot.text.mrkdwn import Names, to_plain
 
 CHANNEL = "C0INCIDENT"
 DRIFT_COLUMN = "unexpected_field"
+T = TypeVar("T")
+
+
+class DrillStalled(Exception):
+    """A step of the drill did not happen in time: said in one line, the run stops and cleans up."""
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class Drill:
     def __init__(self, stack: SandboxStack, console: Console) -> None:
         self.stack, self.slack, self.console = stack, stack.slack, console
         self.root_ts = ""
+        self.started = utc_now()   # the alert's startsAt: set again when the drift is applied
 
     def say(self, title: str, detail: str = "") -> None:
         self.console.print(f"[bold green]✔[/] [bold]{escape(title)}[/]" + (f"  [dim]{escape(detail)}[/]" if detail else ""))
+
+    def wait(self, predicate: Callable[[], T | None], what: str, timeout: float = 30) -> T:
+        """The emulator's wait_for, failing as one line that says what did not happen (not its call dump)."""
+        try:
+            return self.slack.wait_for(predicate, timeout=timeout, what=what)
+        except AssertionError:
+            raise DrillStalled(f"{what} did not happen within {timeout:g} s") from None
+
+    def drift(self) -> dict[str, Any]:
+        """Apply the drift and wait until the simulators show it (task FAILED, Flink restarted), so that the
+        alert's thread starts from the broken pipeline, as it would on the real stack."""
+        self.started = utc_now()
+        drift = self.apply_drift()
+        self.wait(lambda: self.stack.connect.status(CONNECTOR)["tasks"][0]["state"] == "FAILED",
+                  "the connector task failing")
+        self.wait(lambda: self.stack.flink.job(JOB).num_restarts >= 1, "the Flink job restarting")
+        return drift
+
+    def open_incident(self) -> str:
+        """Fire the alert; the root message's ts once the bot has posted it."""
+        self.alert("firing")
+        self.root_ts = self.wait(lambda: next((m["ts"] for m in self.slack.messages(CHANNEL)
+                                               if "INC-" in m.get("text", "")), None), "the incident's root message")
+        return self.root_ts
 
     # -- the world ---------------------------------------------------------------------------------------
     def apply_drift(self) -> dict[str, Any]:
@@ -49,7 +84,7 @@ class Drill:
                 "mysql": {"columns": after.names() if after else []}}
 
     def alert(self, status: str) -> None:
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        now = utc_now()
         labels = {"alertname": "SchemaDriftDetected", "table": TABLE, "severity": "critical", "schema": "oltp"}
         body = {"version": "4", "groupKey": '{}:{alertname="SchemaDriftDetected", table="oltp.orders"}',
                 "status": status, "receiver": "dataflow-bot", "groupLabels": {"alertname": "SchemaDriftDetected"},
@@ -68,34 +103,30 @@ class Drill:
         return self.slack.replies(CHANNEL, self.root_ts) if self.root_ts else []
 
     def wait_text(self, needle: str, timeout: float = 30) -> str:
-        return self.slack.wait_for(lambda: next((m["text"] for m in self.thread() if needle in m.get("text", "")),
-                                                None), timeout=timeout, what=f"{needle!r} in the thread")
+        return self.wait(lambda: next((m["text"] for m in self.thread() if needle in m.get("text", "")), None),
+                         f"{needle!r} in the thread", timeout)
 
     def click(self, user: str, action_id: str, timeout: float = 15) -> None:
         def newest() -> dict[str, Any] | None:
             found = [m for m in self.thread() if f'"action_id": "{action_id}"' in json.dumps(m.get("blocks"))]
             return found[-1] if found else None
 
-        message = self.slack.wait_for(newest, timeout=timeout, what=f"a button {action_id}")
+        message = self.wait(newest, f"a button {action_id}", timeout)
         self.slack.click(user, CHANNEL, message["ts"], action_id)
 
     def run(self) -> str:
-        self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        drift = self.apply_drift()
+        drift = self.drift()
         self.say("Chaos: drift applied", drift["ddl"])
-        self.slack.wait_for(lambda: self.stack.connect.status(CONNECTOR)["tasks"][0]["state"] == "FAILED",
-                            what="the connector task failing")
         self.say("Kafka Connect task FAILED, Flink restarting", "the simulators follow MySQL")
-        self.alert("firing")
-        self.root_ts = self.slack.wait_for(lambda: next((m["ts"] for m in self.slack.messages(CHANNEL)
-                                                         if "INC-" in m.get("text", "")), None), what="the root")
+        self.open_incident()
         self.wait_text("*Kafka Connect*")
         self.wait_text("*Schema*")
         self.say("Alert → one incident thread, enriched", "Connect, Flink, schema diff, logs")
         self.slack.slash_command(ALICE, "runbook schema-drift")
         self.click(ALICE, "run_step:rollback-schema")
         self.click(ALICE, "approve_step")
-        self.slack.wait_for(lambda: any("You asked for this step" in e["text"] for e in self.slack.ephemerals(ALICE)))
+        self.wait(lambda: any("You asked for this step" in e["text"] for e in self.slack.ephemerals(ALICE)),
+                  "the refusal of Alice's own approval")
         self.say("Alice asked to revert the column; her own approval was refused")
         self.click(BOB, "approve_step")
         self.wait_text("column dropped")
@@ -110,8 +141,8 @@ class Drill:
         self.wait_text("Confirm Flink healthy", timeout=30)
         self.say("Data validated; Flink checked")
         self.alert("resolved")
-        self.slack.wait_for(lambda: (self.slack.message(CHANNEL, self.root_ts) or {}).get("text", "").startswith(
-            "[RESOLVED]"), what="the incident resolved")
+        self.wait(lambda: (self.slack.message(CHANNEL, self.root_ts) or {}).get("text", "").startswith("[RESOLVED]"),
+                  "the incident resolved")
         self.say("Alert resolved: the root message says so")
         return self.root_ts
 

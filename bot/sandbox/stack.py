@@ -22,6 +22,7 @@ import yaml
 from bot.clients.mysql import connect, parse_mysql_url
 from bot.errors import BackendError, UserInputError
 from bot.sandbox.connect_sim import ConnectSimulator
+from bot.sandbox.demo_lock import DemoLock
 from bot.sandbox.docker_sim import DockerEngineSimulator
 from bot.sandbox.flink_sim import FlinkSimulator
 from bot.sandbox.slack_emulator import SlackEmulator
@@ -49,7 +50,7 @@ BOT_START_TIMEOUT_S = 60.0   # a cold start on a loaded 2-core machine (the real
 def start_bot_process(env: dict[str, str], workdir: Path, url: str) -> subprocess.Popen[bytes]:
     """`dataflow-bot serve` as a child process, its output in workdir/bot.log; returns once it answers."""
     log_path = workdir / "bot.log"
-    bot = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=workdir,
+    bot = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=workdir, stdin=subprocess.DEVNULL,
                            stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + BOT_START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -86,6 +87,10 @@ class SandboxStack:
         self.world: PipelineWorld | None = None
         self.bot: subprocess.Popen[bytes] | None = None
         self.bot_url = ""
+        # What this run did, so that stop() undoes that and only that (a refused run leaves all as it was).
+        self.lock = DemoLock(mysql_url, redis_url)
+        self._locked = self._seeded = self._cleared = False
+        self._started: list[SlackEmulator | ConnectSimulator | FlinkSimulator | DockerEngineSimulator] = []
 
     # -- MySQL and Redis ------------------------------------------------------------------------------
     def seed_table(self) -> list[str]:
@@ -99,6 +104,7 @@ class SandboxStack:
                 if row is not None and row[0] != DEMO_MARK:
                     raise UserInputError("oltp.orders exists and was not created by the demo: refusing to touch it.",
                                          "Point MYSQL_URL at a scratch server, or drop the table yourself.")
+                self._seeded = True   # from here on the table is this run's: stop() drops it
                 cur.execute("DROP TABLE IF EXISTS oltp.orders")
             self.run_sql(SEED_SQL.read_text(encoding="utf-8"))   # its CREATE TABLE carries DEMO_MARK
             live = read_table(conn, "oltp", "orders")
@@ -126,12 +132,17 @@ class SandboxStack:
 
     # -- the simulators and the bot --------------------------------------------------------------------
     def start(self) -> SandboxStack:
+        """Lock, then seed and start; a refusal or failure leaves what it found, stop() undoes the rest."""
+        self.lock.acquire()   # before anything is touched: a second demo refuses here (DemoBusy)
+        self._locked = True
+        self._cleared = True
         self.clear_redis()
         columns = self.seed_table()
         BaselineStore(redis.Redis.from_url(self.redis_url), self.workdir / "schemas").take_snapshot(
             TABLE, by_user="demo", live=self._live())
         for server in (self.slack, self.connect, self.flink, self.docker):
             server.start()
+            self._started.append(server)
         self.connect.add_connector(CONNECTOR, {"connector.class": "io.debezium.connector.mysql.MySqlConnector",
                                                "database.password": secrets.token_hex(8), "tasks.max": "1"})
         self.flink.add_job(JOB)
@@ -174,20 +185,32 @@ class SandboxStack:
         self.bot = start_bot_process(self.bot_env(port), self.workdir, self.bot_url)
         self.slack.request_url = self.bot_url + "/slack/events"
 
-    def stop(self, keep_data: bool = False) -> None:
+    def stop(self, keep_data: bool = False, keep_logs: bool = False) -> None:
+        """Undo what start() did, and only that: a server never started is not waited for, a table this
+        run did not seed is not dropped, another demo's Redis keys are not cleared."""
         if self.bot and self.bot.poll() is None:
             self.bot.terminate()
             try:
                 self.bot.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.bot.kill()
+                self.bot.wait(timeout=5)
         if self.world:
             self.world.stop()
-        for server in (self.slack, self.connect, self.flink, self.docker):
-            with contextlib.suppress(Exception):  # a server that never started has nothing to stop
+        for server in reversed(self._started):
+            with contextlib.suppress(Exception):  # stopping must go on to the next one whatever this one says
                 server.stop()
-        if not keep_data:
-            self.drop_table()
-            self.clear_redis()
-            if self._own_workdir:
+        try:
+            if not keep_data:
+                self._remove_data()
+        finally:
+            if self._own_workdir and not keep_data and not keep_logs:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+            if self._locked:
+                self.lock.release()
+
+    def _remove_data(self) -> None:
+        if self._seeded:
+            self.drop_table()
+        if self._cleared:
+            self.clear_redis()
