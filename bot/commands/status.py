@@ -14,12 +14,13 @@ from bot.commands.registry import Invocation, Reply, subcommand
 from bot.commands.target import resolve_incident
 from bot.discovery import Discovery, discover
 from bot.errors import BackendError, NotFoundError, UserInputError
+from bot.graphs.incident import lag_status
 
 if TYPE_CHECKING:
     from bot.deps import Deps
 
 
-@subcommand("status", "[connector] [INC-n]", "Kafka Connect connectors and the pipeline's Flink jobs, live")
+@subcommand("status", "[connector] [INC-n]", "Kafka Connect connectors, the pipeline's Flink jobs and their lag, live")
 def run_status(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     inc, rest = resolve_incident(deps, inv, args, required=False)
     if len(rest) > 1:
@@ -28,7 +29,7 @@ def run_status(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     items = connector_items(deps, connector)
     if connector is None:
         found = discover(deps.settings)
-        items += flink_items(deps, found) + discovery_items(found)
+        items += [*flink_items(deps, found), lag_status(deps.settings), *discovery_items(found)]
     text, files = combine(items)
     return answer(deps, inv, inc, f"status {connector or ''}".strip(), text, files)
 
