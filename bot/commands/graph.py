@@ -41,7 +41,7 @@ def run_graph(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
                             time.time() - NO_INCIDENT_WINDOW_SECONDS, time.time(), budget)
     except BackendError as exc:
         return answer(deps, inv, inc, "graph", failure_text(exc.backend, exc.where, exc.reason) + " No graph.")
-    post_chart(deps, inv, inc, chart)
+    post_chart(deps, inv, inc, chart, keys[0] if len(keys) == 1 else "all")
     where = f"{inc.id}'s thread" if inc else "this conversation"
     return Reply(text=f":chart_with_upwards_trend: Posted the graph in {where}.")
 
@@ -57,12 +57,13 @@ def parse_graph_args(rest: list[str]) -> tuple[str, ...]:
     return (key,)
 
 
-def post_chart(deps: Deps, inv: Invocation, inc: Incident | None, chart: Chart) -> None:
+def post_chart(deps: Deps, inv: Invocation, inc: Incident | None, chart: Chart, what: str) -> None:
     """The image with its caption: in the incident's thread (a timeline event), else where it was asked."""
     if inc is not None:
         record_command(deps, inc, inv, f"graph ({', '.join(p.title for p in chart.panels)})")
     channel, thread = (inc.channel, inc.root_ts) if inc else (inv.channel_id, inv.thread_ts)
-    name = f"{inc.id if inc else 'pipeline'}-graph-{int(time.time())}.png"
+    # Unique per request: Slack shows the name, and two graphs asked within a second must not share it.
+    name = f"{inc.id if inc else 'pipeline'}-graph-{what}-{time.time_ns() // 1_000_000}.png"
     # alt_txt is redacted here: the client's central redaction covers content, title and comment only.
     deps.slack.files_upload_v2(channel=channel, thread_ts=thread, filename=name, title=name, content=render_png(chart),
                                alt_txt=deps.redactor.text(alt_text(chart)), initial_comment=caption(chart))
