@@ -1,5 +1,5 @@
-"""ThreadPoster.upload_once with an image: the bytes arrive as they are, the alt text is redacted, and a
-second call uploads nothing. Real Redis and the Slack emulator over HTTP."""
+"""ThreadPoster.upload_once with an image: the bytes arrive as they are, the alt text is redacted (by the
+client's central redaction: it travels in files.getUploadURLExternal), and a second call uploads nothing. Real Redis and the Slack emulator over HTTP."""
 
 from __future__ import annotations
 
