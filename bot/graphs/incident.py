@@ -16,6 +16,7 @@ from bot.graphs.render import Chart, render_png
 from bot.incidents.poster import ThreadPoster
 from bot.models import Incident
 from bot.scope import Scope
+from bot.slack_pacing import Priority, slack_priority
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -70,8 +71,10 @@ def enrich_graph(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
                                + " No graph.")]
     png = render_png(chart)
     poster = ThreadPoster(deps)
-    poster.reply(inc, CAPTION_KIND, caption(chart) + "\n" + lag_text(lag))
-    poster.upload_once(inc, IMAGE_KIND, f"{inc.id}-graph.png", png, alt_text=alt_text(chart))
+    # The enrichment pool's threads do not inherit the caller's context: say the priority again.
+    with slack_priority(Priority.ENRICH):
+        poster.reply(inc, CAPTION_KIND, caption(chart) + "\n" + lag_text(lag))
+        poster.upload_once(inc, IMAGE_KIND, f"{inc.id}-graph.png", png, alt_text=alt_text(chart))
     return []
 
 
