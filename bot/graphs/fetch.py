@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -44,11 +45,15 @@ class Lag:
 def fetch_chart(client: PrometheusClient, panels: list[Panel], title: str, start: float, end: float,
                 budget: Budget, fired_at: float | None = None, resolved_at: float | None = None) -> Chart:
     """Every panel's series; a panel Prometheus failed for says why. Raises the failure when all failed."""
-    step = max(MIN_STEP_SECONDS, (end - start) / POINTS)
+    step = float(math.ceil(max(MIN_STEP_SECONDS, (end - start) / POINTS)))
+    # Prometheus evaluates at start + k*step (in whole milliseconds): a start that puts `end` on that grid
+    # makes the last point the newest sample, which matters when the series began seconds ago (a fresh alert).
+    end = math.floor(end * 1000) / 1000
+    first = end - math.ceil((end - start) / step) * step
     drawn, failures = [], []
     for panel in panels:
         try:
-            series = _range(client, panel.expr, start, end, step, budget)
+            series = _range(client, panel.expr, first, end, step, budget)
         except BackendError as exc:
             failures.append(exc)
             drawn.append(PanelData(panel.title, panel.unit, note=f"Prometheus: {exc.reason}"))
