@@ -13,7 +13,7 @@ from bot.commands.registry import Invocation, Reply, subcommand
 from bot.commands.target import record_command, resolve_incident
 from bot.errors import BackendError, UserInputError
 from bot.graphs.fetch import Budget, fetch_chart
-from bot.graphs.incident import incident_chart, prometheus_client
+from bot.graphs.incident import incident_chart, prometheus_for
 from bot.graphs.panels import PANEL_KEYS, panels_for
 from bot.graphs.render import Chart, render_png
 from bot.models import Incident
@@ -30,7 +30,7 @@ NO_INCIDENT_WINDOW_SECONDS = 3600
 def run_graph(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     inc, rest = resolve_incident(deps, inv, args, required=False)
     keys = parse_graph_args(rest)
-    client = prometheus_client(deps.settings)
+    client = prometheus_for(deps.settings)
     if client is None:
         return answer(deps, inv, inc, "graph", NO_PROMETHEUS)
     budget = Budget.of(deps.settings.enrich_timeout_seconds)

@@ -29,10 +29,11 @@ IMAGE_KIND = "enrich:graph:image"
 CAPTION_KIND = "enrich:graph:caption"
 
 
-def prometheus_client(settings: Settings, timeout: float | None = None) -> PrometheusClient | None:
+def prometheus_for(settings: Settings) -> PrometheusClient | None:
+    """The client for PROMETHEUS_URL (None when unset); each query is bounded by a Budget as well."""
     if not settings.prometheus_url:
         return None
-    return PrometheusClient(settings.prometheus_url, timeout=timeout or settings.enrich_timeout_seconds)
+    return PrometheusClient(settings.prometheus_url, timeout=settings.enrich_timeout_seconds)
 
 
 def incident_window(inc: Incident, now: float) -> tuple[float, float]:
@@ -58,7 +59,7 @@ def lag_text(lag: Lag) -> str:
 def enrich_graph(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
     """The lag lines and the graph's caption in one reply, the image after it; posted here, in that order,
     because the enrichment's own replies carry text files only."""
-    client = prometheus_client(deps.settings)
+    client = prometheus_for(deps.settings)
     if client is None:
         return [Enrichment("graph", NO_PROMETHEUS + " Debezium and Flink lag: unknown.")]
     budget = Budget.of(max(1.0, deps.settings.enrich_timeout_seconds - RENDER_RESERVE_SECONDS))
@@ -80,7 +81,7 @@ def enrich_graph(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
 
 def lag_status(settings: Settings, scope: Scope | None = None) -> Enrichment:
     """The lag lines for `status`: every pipeline's (or the scope's), or why it is unknown."""
-    client = prometheus_client(settings)
+    client = prometheus_for(settings)
     if client is None:
         return Enrichment("lag", ":grey_question: *Debezium and Flink lag*: unknown (set PROMETHEUS_URL).")
     with client:
