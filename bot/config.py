@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Links in the incident's root message (bot/blocks/links.py); unset: that link is left out.
     grafana_url: str | None = None
     runbook_base_url: str | None = None      # relative runbook_url annotations are resolved against it
+    # Graphs in the incident thread and lag in status/enrichment (bot/graphs/); unset: a line says why not.
+    prometheus_url: str | None = None
     log_level: str = "INFO"
     log_format: str = Field(default="auto", pattern="^(auto|console|json)$")
     enrich_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -101,7 +103,7 @@ class Settings(BaseSettings):
         _require_url(value, ("http", "https"))
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("connect_url", "flink_url", "alertmanager_url", "grafana_url")
+    @field_validator("connect_url", "flink_url", "alertmanager_url", "grafana_url", "prometheus_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value:

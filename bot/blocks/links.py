@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # monitoring/grafana/dashboards/dataflow.json; tests/blocks/test_links.py checks both against the file.
 GRAFANA_DASHBOARD_UID = "dataflow-pipeline"
-GRAFANA_DASHBOARD_VARIABLES: frozenset[str] = frozenset()   # `var-pipeline` is sent once it has one
+GRAFANA_DASHBOARD_VARIABLES: frozenset[str] = frozenset({"pipeline"})   # `var-pipeline`: the incident's pipeline
 # The dashboard opens this long before the first alert (the build-up) and after the resolve.
 GRAFANA_BEFORE_SECONDS = 30 * 60
 GRAFANA_AFTER_SECONDS = 10 * 60

@@ -1,5 +1,6 @@
 """/dataflow subcommands. Importing this package registers every one of them."""
 
+from bot.commands import graph as _graph  # noqa: F401
 from bot.commands import help as _help  # noqa: F401
 from bot.commands import incidents as _incidents  # noqa: F401
 from bot.commands import lifecycle as _lifecycle  # noqa: F401

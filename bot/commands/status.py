@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from bot.backends import connect_client, flink_client
@@ -14,22 +15,27 @@ from bot.commands.registry import Invocation, Reply, subcommand
 from bot.commands.target import resolve_incident
 from bot.discovery import Discovery, discover
 from bot.errors import BackendError, NotFoundError, UserInputError
+from bot.graphs.incident import lag_status
 
 if TYPE_CHECKING:
     from bot.deps import Deps
 
 
-@subcommand("status", "[connector] [INC-n]", "Kafka Connect connectors and the pipeline's Flink jobs, live")
+@subcommand("status", "[connector] [INC-n]", "Kafka Connect connectors, the pipeline's Flink jobs and their lag, live")
 def run_status(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     target = resolve_incident(deps, inv, args, required=False)
     rest = target.rest
     if len(rest) > 1:
         raise UserInputError("`status` takes at most one connector name.", "Example: `/dataflow status my-conn`.")
     connector = check_name(rest[0]) if rest else None
-    items = connector_items(deps, connector)
-    if connector is None:
-        found = discover(deps.settings)
-        items += flink_items(deps, found) + discovery_items(found)
+    if connector is not None:
+        items = connector_items(deps, connector)
+    else:   # asked at once: a hung Connect costs one timeout, not one per question
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="status") as pool:
+            connectors = pool.submit(connector_items, deps, None)
+            found = pool.submit(discover, deps.settings).result()
+            items = connectors.result()
+        items += [*flink_items(deps, found), lag_status(deps.settings), *discovery_items(found)]
     text, files = combine(items)
     return answer(deps, inv, target.incident, f"status {connector or ''}".strip(), text, files, note=target.note())
 
@@ -68,6 +74,10 @@ def flink_items(deps: Deps, found: Discovery) -> list[Enrichment]:
     client = flink_client(deps.settings)
     if client is None:
         return [not_configured("Flink", "FLINK_URL")]
+    if found.jobs is None and (note := next((n for n in found.notes if n.about == "flink"), None)):
+        # Discovery asked Flink a moment ago and got no answer: asking again would cost another timeout.
+        client.close()
+        return [Enrichment("flink", f":warning: *Flink* at `{escape(client.where)}`: {escape(note.text)}.")]
     names = known_jobs(deps, found)
     if not names:
         return [Enrichment("flink", ":grey_question: *Flink*: no job runs, and the pipeline file names none.")]

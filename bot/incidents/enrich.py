@@ -12,6 +12,7 @@ from bot.blocks.links import incident_links, link_bases, links_line
 from bot.clients.docker_logs import ContainerLogs
 from bot.deps import Deps
 from bot.errors import BackendError, NotFoundError
+from bot.graphs.incident import enrich_graph
 from bot.incidents.poster import ThreadPoster
 from bot.log import get_logger
 from bot.metrics import ENRICHMENT
@@ -103,8 +104,9 @@ def enrich_logs(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
 
 
 ENRICHERS: dict[str, Enricher] = {"connect": enrich_connect, "flink": enrich_flink, "schema": enrich_schema,
-                                  "logs": enrich_logs}
-BACKEND_NAMES = {"connect": "Kafka Connect", "flink": "Flink", "schema": "MySQL", "logs": "Docker"}
+                                  "logs": enrich_logs, "graph": enrich_graph}
+BACKEND_NAMES = {"connect": "Kafka Connect", "flink": "Flink", "schema": "MySQL", "logs": "Docker",
+                 "graph": "Prometheus"}
 
 
 def enrich_incident(deps: Deps, poster: ThreadPoster, inc: Incident, entry_id: str) -> None:

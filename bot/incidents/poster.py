@@ -126,9 +126,12 @@ class ThreadPoster:
             self.store.record_post(owner, kind, found)
         return found
 
-    def upload_once(self, inc: Incident, kind: str, filename: str, content: str) -> None:
+    def upload_once(self, inc: Incident, kind: str, filename: str, content: str | bytes,
+                    alt_text: str | None = None) -> None:
         """A file in the incident's thread, once: an attempt that died after Slack completed the upload
-        is found again in the thread (by file name) instead of uploading a second copy."""
+        is found again in the thread (by file name) instead of uploading a second copy. `content`: text,
+        or bytes (an image); `alt_text` describes an image for screen readers (it travels in
+        files.getUploadURLExternal, a Web API call, so the client's central redaction covers it)."""
         if self.store.post_ts(inc.id, kind) or not inc.root_ts:
             return
         with self.store.lock(f"post:{inc.id}:{kind}", ttl_s=self.deps.settings.slack_post_lock_seconds,
@@ -139,7 +142,8 @@ class ThreadPoster:
             if found is None:
                 self.store.mark_attempt(inc.id, kind)
                 self.slack.files_upload_v2(channel=inc.channel, thread_ts=inc.root_ts, filename=filename,
-                                           title=filename, content=content)
+                                           title=filename, content=content,
+                                           alt_txt=alt_text)
                 found = inc.root_ts
             self.store.record_post(inc.id, kind, found)
 

@@ -51,7 +51,7 @@ def test_all_four_links_point_at_the_right_place() -> None:
     assert graph == GRAPH
     assert runbook == "https://git.example/r/blob/main/docs/runbook.md#remediation"
     assert grafana == (f"https://grafana.example/d/{GRAFANA_DASHBOARD_UID}?"
-                       f"from={int((OPENED - 1800) * 1000)}&to=now")
+                       f"from={int((OPENED - 1800) * 1000)}&to=now&var-pipeline=orders")
     assert silence == ("https://am.example/#/silences/new?filter="
                        "%7Balertname%3D%22ConnectorTaskFailed%22%2Cconnector%3D%22mysql-oltp-orders%22%2C"
                        "severity%3D%22critical%22%7D&comment=INC-3%3A%20ConnectorTaskFailed")

@@ -42,8 +42,9 @@ def fast_rules(target_dir: Path, for_: str = "1s", renames: dict[str, str] | Non
 
 class Prometheus:
     def __init__(self, rule_files: list[Path], targets: dict[str, str], alertmanager: str,
-                 interval: str = "1s") -> None:
-        """targets: scrape job name -> "host:port"; alertmanager: "host:port"."""
+                 interval: str = "1s", port: int | None = None) -> None:
+        """targets: scrape job name -> "host:port"; alertmanager: "host:port"; port: when the bot must be
+        told PROMETHEUS_URL before Prometheus can start (it scrapes the bot)."""
         self.binary = require_binary("prometheus")
         self.dir = Path(tempfile.mkdtemp(prefix="prom-"))
         cfg: dict[str, Any] = {
@@ -54,7 +55,7 @@ class Prometheus:
                                for job, target in targets.items()],
         }
         (self.dir / "prometheus.yml").write_text(yaml.safe_dump(cfg))
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 

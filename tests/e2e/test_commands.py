@@ -107,8 +107,10 @@ def test_logs_in_the_thread_attach_the_long_output(logs_bot: BotProcess, slack: 
     files_before = len(slack.files())
     reply = ask_in_thread(slack, "U0ALICE", "logs connect ERROR", root)
     assert "20 line(s) matching `ERROR`" in reply and "the last 15" in reply
+    # A file is listed from files.getUploadURLExternal on; wait for its bytes too.
     upload = slack.wait_for(lambda: [f for f in slack.files()[files_before:]
-                                     if f["name"] == "connect-logs-ERROR.txt"], what="the log file")[0]
+                                     if f["name"] == "connect-logs-ERROR.txt" and f["content"] is not None],
+                            what="the log file")[0]
     content = upload["content"].decode()
     assert "task 0:" in content and "task 19:" in content and "hunter2-log" not in content
 

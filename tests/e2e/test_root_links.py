@@ -65,7 +65,8 @@ def test_an_alert_from_alertmanager_gives_a_root_with_four_working_links(
 
         assert links["Runbook"] == RUNBOOKS + rule_runbook_urls()[lead["alertname"]]
         assert links["Grafana"] == (f"{GRAFANA}/d/dataflow-pipeline?"
-                                    f"from={int((inc['opened_at'] - 1800) * 1000)}&to=now")
+                                    f"from={int((inc['opened_at'] - 1800) * 1000)}&to=now"
+                                    f"&var-pipeline={inc['pipeline']}")
 
         silence = links["Silence"]
         assert silence.startswith(am.url + "/#/silences/new?filter=")   # the externalURL Alertmanager sent

@@ -167,8 +167,10 @@ def test_webhook_receiver_reads_the_token_from_a_file() -> None:
 
 # ------------------------------------------------------------------ Grafana
 def dashboard_exprs() -> list[str]:
-    panels = json.loads(DASHBOARD.read_text())["panels"]
-    return [t["expr"] for p in panels for t in p.get("targets", [])]
+    """Every PromQL of the dashboard: its panels' queries and its annotations'."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    return ([t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+            + [a["expr"] for a in dashboard["annotations"]["list"] if "expr" in a])
 
 
 def test_dashboard_panels_use_the_provisioned_datasource() -> None:
@@ -180,7 +182,8 @@ def test_dashboard_panels_use_the_provisioned_datasource() -> None:
 
 def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     # promtool has no "check expression"; a recording rule per query makes `check rules` parse them.
-    rules = [{"record": f"dashboard:query_{i}", "expr": e.replace("$__rate_interval", "5m")}
+    rules = [{"record": f"dashboard:query_{i}",
+              "expr": e.replace("$__rate_interval", "5m").replace("${pipeline:raw}", ".*")}
              for i, e in enumerate(dashboard_exprs())]
     path = tmp_path / "dashboard-queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
@@ -200,3 +203,55 @@ def test_dashboard_covers_the_signals_and_the_bot_exports_its_metrics() -> None:
     exported = {f.name + s for f in REGISTRY.collect() for s in suffixes.get(f.type, [""])}
     for metric in set(re.findall(r"\bdataflow_[a-z_]+", text)):
         assert metric in exported, f"{metric} is not exported by bot/metrics.py"
+
+
+def test_dashboard_shows_lag_and_checkpoints_per_pipeline_with_alerts_marked() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    by_title = {p["title"]: " ".join(t["expr"] for t in p.get("targets", [])) for p in dashboard["panels"]}
+    assert "dataflow:debezium_lag_seconds" in by_title["Debezium lag behind the binlog"]
+    assert "dataflow:flink_pending_records" in by_title["Flink consumer lag (records pending)"]
+    assert "numberOfFailedCheckpoints" in by_title["Flink checkpoints completed and failed"]
+    assert "lastCheckpointDuration" in by_title["Flink last checkpoint duration"]
+    # Every pipeline query is narrowed to the chosen pipeline (the bot's rows are about the bot).
+    for title, exprs in by_title.items():
+        if exprs and any(m in exprs for m in ("dataflow:", "flink_jobmanager_job_", "drift_columns")):
+            assert "${pipeline:raw}" in exprs, title
+    (annotation,) = dashboard["annotations"]["list"]
+    assert annotation["expr"] == 'ALERTS{alertstate="firing"}' and annotation["enable"] is True
+    assert annotation["datasource"]["uid"] == "prometheus"
+
+
+def test_the_pipeline_variable_matches_every_name_of_each_pipeline_in_the_pipeline_file() -> None:
+    """Its option per pipeline: text the pipeline's name (what the bot's Grafana link sends as
+    var-pipeline), value an exact-match alternation of the names its series carry."""
+    from bot.graphs.panels import topic_prefixes
+    from bot.pipeline import load_lineage, prometheus_name
+
+    (variable,) = json.loads(DASHBOARD.read_text())["templating"]["list"]
+    assert variable["name"] == "pipeline" and variable["includeAll"] and variable["allValue"] == ".*"
+    options = dict(option.split(" : ", 1) for option in variable["query"].split(","))
+    lineage = load_lineage(ROOT / "config" / "pipelines.yml")
+    assert set(options) == {p.name for p in lineage.pipelines}
+    for p in lineage.pipelines:
+        names = [*p.connectors, *(prometheus_name(j) for j in p.flink_jobs), *topic_prefixes(tuple(p.topics)),
+                 *(t.split(".", 1)[1] for t in p.tables)]
+        assert options[p.name].split("|") == list(dict.fromkeys(names)), p.name
+    listed = {o["text"]: o["value"] for o in variable["options"]}
+    assert listed == {"All": "$__all", **options}
+
+
+def test_lag_alerts_read_the_recorded_series_the_exporter_config_feeds() -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "connect" / "jmx-exporter.yml").read_text())
+    bean = ("debezium.mysql<type=connector-metrics, context=streaming, server=dbserver1>"
+            "<>MilliSecondsBehindSource: 1500")
+    name, labels = jmx_exporter_name(config, bean) or ("", {})
+    recorded = {r["record"]: r["expr"]
+                for g in yaml.safe_load((PROM / "rules" / "lag-metric.yml").read_text())["groups"] for r in g["rules"]}
+    assert name == "debezium_metrics_millisecondsbehindsource" and name in recorded["dataflow:debezium_lag_seconds"]
+    assert labels == {"plugin": "mysql", "context": "streaming", "name": "dbserver1"}
+    assert "flink_taskmanager_job_task_operator_pendingRecords" in recorded["dataflow:flink_pending_records"]
+    lag_alerts = {r["alert"]: r for r in alert_rules() if r["alert"] in {"DebeziumLagHigh", "FlinkConsumerLagHigh"}}
+    assert set(lag_alerts) == {"DebeziumLagHigh", "FlinkConsumerLagHigh"}
+    for rule in lag_alerts.values():
+        assert rule["expr"].startswith("dataflow:"), rule["alert"]
+        assert rule["annotations"]["runbook"] == "lag" and rule["annotations"]["runbook_url"] == "docs/runbook.md#lag"
