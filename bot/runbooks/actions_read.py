@@ -15,6 +15,8 @@ from bot.clients.flink_parse import JobHealth
 from bot.clients.mysql import connect
 from bot.debezium import TraceDiagnosis, classify_trace, unparseable_statement
 from bot.errors import BackendError, ConfigError, UserInputError
+from bot.graphs.fetch import Budget, fetch_lag
+from bot.graphs.incident import lag_text, prometheus_for
 from bot.runbooks.actions import Outcome, Plan, action
 from bot.runbooks.context import StepContext
 from bot.runbooks.restart_safety import ddl_restart_blockers, history_restart_blockers
@@ -119,6 +121,18 @@ def schema_diff(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> 
     store = baseline_store(ctx.deps.settings, ctx.deps.store.r)
     report = build_report(mysql_url(ctx), store, ctx.deps.lineage, params["table"], also=ctx.scope.tables)
     return Outcome(report.diff.verdict == "none", report_text(report, render_diff_text(report.diff)))
+
+
+@action("pipeline.lag")
+@_guard
+def pipeline_lag(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    """Debezium's lag and the Flink job's pending records now, from Prometheus; failed when unknown."""
+    client = prometheus_for(ctx.deps.settings)
+    if client is None:
+        return Outcome(False, ":grey_question: *Lag*: unknown (set PROMETHEUS_URL).")
+    with client:
+        lag = fetch_lag(client, ctx.scope, Budget.of(ctx.deps.settings.enrich_timeout_seconds))
+    return Outcome(lag.debezium is not None or lag.flink is not None, lag_text(lag))
 
 
 @action("flink.status")
