@@ -27,6 +27,7 @@ import yaml
 from bot.clients.flink import FlinkClient
 from bot.clients.mysql import connect
 from bot.errors import BackendError, UserInputError
+from bot.sandbox.demo_lock import DemoLock
 from bot.sandbox.slack_emulator import SlackEmulator
 from bot.sandbox.stack import ALICE, BOB, REPO, clear_bot_keys, start_bot_process
 from bot.schema.baseline import BaselineStore
@@ -59,6 +60,10 @@ class RealStack:
         self.bot: subprocess.Popen[bytes] | None = None
         self._traffic = threading.Event()
         self._traffic_thread: threading.Thread | None = None
+        # The sandbox demo's lock: two drills (or a drill and a sandbox demo) on one Redis DB would clear
+        # each other's keys; the second one refuses in one line instead (DemoBusy).
+        self.lock = DemoLock(self.mysql_url, redis_url)
+        self._locked = False
 
     # -- checks -------------------------------------------------------------------------------------
     def preflight(self) -> None:
@@ -158,6 +163,8 @@ class RealStack:
 
     def start(self) -> RealStack:
         self.preflight()
+        self.lock.acquire()
+        self._locked = True
         self.clear_redis()
         self.reset()
         self.take_baseline()
@@ -200,6 +207,9 @@ class RealStack:
             self.clear_redis()
         if not (keep_data or keep_logs):
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._locked:
+            self.lock.release()
+            self._locked = False
 
 
 __all__ = ["ALICE", "BOB", "DRIFT_COLUMN", "RealStack"]

@@ -9,11 +9,13 @@ from pathlib import Path
 import pymysql
 import redis
 
+from tests.conftest import REDIS_DB, REDIS_HOST, REDIS_PORT
 from tests.harness import BIN, REPO
 from tests.postmortem.drill import SECTIONS
 from tests.text.leftovers import leftovers
 
-DEMO_REDIS = "redis://127.0.0.1:6379/15"
+# The test run's own database, not the demo's default (15): a demo someone runs meanwhile is not touched.
+DEMO_REDIS = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 
 
 def _table_exists() -> bool:
