@@ -44,8 +44,9 @@ def run_graph(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
         return answer(deps, inv, inc, "graph", failure_text(exc.backend, exc.where, exc.reason) + " No graph.",
                       note=target.note())
     post_chart(deps, inv, inc, chart, keys[0] if len(keys) == 1 else "all")
-    where = f"{inc.id}'s thread" + (f" ({target.note()})" if target.note() else "") if inc else "this conversation"
-    return Reply(text=f":chart_with_upwards_trend: Posted the graph in {where}.")
+    where = f"{inc.id}'s thread" if inc else "this conversation"
+    note = f"{target.note()}\n" if target.note() else ""
+    return Reply(text=f"{note}:chart_with_upwards_trend: Posted the graph in {where}.")
 
 
 def parse_graph_args(rest: list[str]) -> tuple[str, ...]:
