@@ -40,7 +40,7 @@ def unknown_severity_hint() -> str:
 
 def declared_text(inc: Incident, user: str) -> str:
     return (f":memo: <@{user}> declared *{inc.id}*: {escape(inc.title)}. "
-            f"Take it with `ack {inc.id}`; close it with `resolve <reason>`.")
+            f"Take it with `ack {inc.id}`; close it with `resolve &lt;reason&gt;`.")
 
 
 def resolved_by_hand_text(inc: Incident, user: str) -> str:

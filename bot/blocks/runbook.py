@@ -51,7 +51,7 @@ def checklist_blocks(book: Runbook, incident_id: str, drills: bool = False) -> l
     a real incident's checklist never offers them; `/dataflow run drill-create confirm` still can."""
     steps_shown = [s for s in book.steps if drills or not s.drill]
     note = "" if len(steps_shown) == len(book.steps) else (
-        "; chaos drill steps are not offered here (they change the table): `/dataflow run <drill-step> confirm`")
+        "; chaos drill steps are not offered here (they change the table): `/dataflow run &lt;drill-step&gt; confirm`")
     blocks = [header(f"Runbook: {book.title}"),
               context(f"{incident_id} · read steps run at once; :lock: steps need approval by a second person"
                       + note)]

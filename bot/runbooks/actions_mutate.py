@@ -52,7 +52,7 @@ def _only_added_column(conn: Any, db: str, table: str, baseline: Any) -> str:
     if len(added) != 1:
         which = ", ".join(f"`{c}`" for c in added) or "none"
         raise UserInputError(f"{db}.{table} has {len(added)} added column(s) ({which}): say which one.",
-                             "Run `/dataflow run rollback-schema <column>`.")
+                             "Run `/dataflow run rollback-schema &lt;column&gt;`.")
     return added[0]
 
 

@@ -58,8 +58,8 @@ class StepContext:
             if name not in values and match.group(2):
                 return ""
             if name not in values:
-                hint = (f"Pass it: `/dataflow run {step_id} <{name}>`." if name in POSITIONAL
-                        else f"Pass it: `/dataflow run {step_id} {name}=<value>`, or name the pipeline's {name} "
+                hint = (f"Pass it: `/dataflow run {step_id} &lt;{name}&gt;`." if name in POSITIONAL
+                        else f"Pass it: `/dataflow run {step_id} {name}=&lt;value&gt;`, or name the pipeline's {name} "
                              "in PIPELINE_FILE.")
                 raise UserInputError(f"Step `{step_id}` needs a {name}, and this incident gives none.", hint)
             return values[name]

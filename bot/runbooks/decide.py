@@ -19,7 +19,7 @@ def _load(deps: Deps, approval_id: str) -> Approval:
     a = Approvals(deps.store.r).get(approval_id)
     if a is None:
         raise NotFoundError("This approval request does not exist (any more).",
-                            "Ask for the step again with `/dataflow run <step>`.")
+                            "Ask for the step again with `/dataflow run &lt;step&gt;`.")
     return a
 
 

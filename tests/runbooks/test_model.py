@@ -83,7 +83,7 @@ def test_params_come_from_the_pipeline_and_the_arguments() -> None:
     assert _ctx(["extra_col"]).resolve({"column": "{column}"}, "s") == {"column": "extra_col"}
     with pytest.raises(UserInputError) as info:
         _ctx().resolve({"column": "{column}"}, "rollback-schema")
-    assert "/dataflow run rollback-schema <column>" in info.value.user_text()
+    assert "/dataflow run rollback-schema &lt;column&gt;" in info.value.user_text()
 
 
 def test_the_step_of_the_incidents_runbook_is_preferred() -> None:
