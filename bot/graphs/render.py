@@ -11,11 +11,10 @@ import io
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 PANEL_HEIGHT_IN = 2.2
 WIDTH_IN = 9.0
@@ -50,6 +49,12 @@ class Chart:
 
 def render_png(chart: Chart) -> bytes:
     """The chart as a PNG."""
+    # Imported here, not at the top: matplotlib takes about a second to import, and every bot process
+    # (every `serve` start, every command-line call) would pay it for a graph it may never draw.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, DateFormatter
+    from matplotlib.figure import Figure
+
     with _DRAW_LOCK:
         fig = Figure(figsize=(WIDTH_IN, 0.6 + PANEL_HEIGHT_IN * max(1, len(chart.panels))), dpi=DPI,
                      layout="constrained")
@@ -90,5 +95,7 @@ def _draw_panel(ax: Axes, panel: PanelData, chart: Chart) -> None:
 
 
 def _x(ts: float) -> float:
+    from matplotlib.dates import date2num
+
     """A unix time as matplotlib's date number (what the date locator and formatter read)."""
     return float(date2num(datetime.fromtimestamp(ts, UTC)))

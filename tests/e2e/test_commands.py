@@ -42,7 +42,9 @@ def test_status_in_the_incident_thread_is_recorded_and_redacted(
     reply = ask_in_thread(slack, "U0ALICE", "status", root)
     assert "mysql-oltp-orders" in reply and "FAILED" in reply
     assert "cdc-orders-enrich" in reply and "restarts: 1" in reply
-    trace = slack.wait_for(lambda: slack.files()[files_before:], what="the trace file")[0]
+    # Listed once completeUploadExternal ran; its bytes may still be on the way: wait for them too.
+    trace = slack.wait_for(lambda: next((f for f in slack.files()[files_before:] if f.get("content")), None),
+                           what="the trace file with its content")
     assert trace["name"] == "connect-trace-mysql-oltp-orders.txt"
     assert "isn't known to this connector" in trace["content"].decode()
     assert SECRET not in str(slack.replies(CHANNEL, root)) + str(slack.files())
