@@ -7,6 +7,7 @@ import socket
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,16 @@ def fresh_redis(url: str) -> str:
     client.flushdb()
     client.close()
     return url
+
+
+def median_seconds(repeat: int, fn: Callable[[], object]) -> float:
+    """The median wall time of `repeat` calls of fn."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -14,13 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench.common import DEFAULT_REDIS_URL, fresh_redis
+from bench.common import DEFAULT_REDIS_URL, fresh_redis, median_seconds
 from bot.config import Settings
 from bot.deps import build_deps
 from bot.models import TimelineEvent
@@ -36,14 +33,6 @@ def thread(n: int) -> list[TimelineEvent]:
                           text=f"message {i}: the connector <@U0BOB> looks | fine now\nsecond line",
                           source_id=f"msg:{T0 + 60 + i * 0.37:.6f}") for i in range(n)]
 
-
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -61,11 +50,11 @@ def main() -> None:
     for e in events:
         deps.store.add_event("INC-7", e)
     facts = replace(drill_facts(), events=events)
-    dumps = best_of(args.repeat, lambda: json.dumps([e.model_dump() for e in events]))
-    trivial = best_of(args.repeat, lambda: export_markdown(deps, "INC-8"))
-    export = best_of(args.repeat, lambda: export_markdown(deps, "INC-7"))
-    build = best_of(args.repeat, lambda: build_markdown(facts))
-    small = best_of(args.repeat, lambda: build_markdown(bare_facts()))
+    dumps = median_seconds(args.repeat, lambda: json.dumps([e.model_dump() for e in events]))
+    trivial = median_seconds(args.repeat, lambda: export_markdown(deps, "INC-8"))
+    export = median_seconds(args.repeat, lambda: export_markdown(deps, "INC-7"))
+    build = median_seconds(args.repeat, lambda: build_markdown(facts))
+    small = median_seconds(args.repeat, lambda: build_markdown(bare_facts()))
     print(json.dumps({
         "events": len(events), "markdown_bytes": len(export_markdown(deps, "INC-7").encode()),
         "export_ms": round(export * 1000, 1), "build_ms": round(build * 1000, 1),

@@ -20,7 +20,6 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ import pymysql
 import yaml
 
 from bench.ack_latency import Requests, signed_headers
-from bench.common import DEFAULT_REDIS_URL, fresh_redis
+from bench.common import DEFAULT_REDIS_URL, fresh_redis, median_seconds
 from bot.sandbox.slack_emulator import SlackEmulator
 from bot.schema.diff import diff_schemas
 from bot.schema.model import TableSchema
@@ -93,14 +92,6 @@ def ask(url: str, reqs: Requests, text: str, timeout: float = 60) -> tuple[float
     raise TimeoutError(f"no answer to /dataflow {text} within {timeout:.0f} s")
 
 
-def median_of(repeat: int, fn: Callable[[], object]) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
 
 def diff_scaling(db: str, repeat: int) -> dict[str, Any]:
     conn = mysql()
@@ -113,8 +104,8 @@ def diff_scaling(db: str, repeat: int) -> dict[str, Any]:
         last = schema.columns[-1]
         return replace(schema, columns=(*schema.columns[:-1], replace(last, type="varchar(10)")))
 
-    full_s = median_of(repeat, lambda: diff_schemas(live, drifted(live)))
-    small_s = median_of(repeat, lambda: diff_schemas(small, drifted(small)))
+    full_s = median_seconds(repeat, lambda: diff_schemas(live, drifted(live)))
+    small_s = median_seconds(repeat, lambda: diff_schemas(small, drifted(small)))
     return {"columns": len(live.columns), "diff_ms": round(full_s * 1000, 2),
             "diff_tenth_ms": round(small_s * 1000, 3), "ratio_full_vs_tenth": round(full_s / small_s, 1)}
 
@@ -139,7 +130,7 @@ def run(n: int, repeat: int, redis_url: str) -> dict[str, Any]:
                 command = [ask(url, reqs, f"schema {db}.wide")[0] for _ in range(repeat)]
             finally:
                 bot.stop()
-        query = median_of(repeat, lambda: bare_query(db))
+        query = median_seconds(repeat, lambda: bare_query(db))
         scaling = diff_scaling(db, repeat)
     finally:
         run_sql(f"DROP DATABASE IF EXISTS `{db}`")

@@ -22,13 +22,19 @@ REASON_MAX = 500
 MANUAL_KEY_PREFIX = "declared:"
 
 
+def required_text(words: list[str], command: str, what: str, limit: int, example: str) -> str:
+    """The free text a command needs (a title, a reason): present, and not longer than `limit`."""
+    text = " ".join(words).strip()
+    if not text:
+        raise UserInputError(f"`{command}` needs a {what}.", f"Example: `/dataflow {command} {example}`.")
+    if len(text) > limit:
+        raise UserInputError(f"The {what} is {len(text)} characters long.", f"Keep it under {limit}.")
+    return text
+
+
 @subcommand("declare", "<title>", "open an incident by hand, with its own thread")
 def run_declare(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
-    title = " ".join(args).strip()
-    if not title:
-        raise UserInputError("`declare` needs a title.", "Example: `/dataflow declare \"orders lagging in Flink\"`.")
-    if len(title) > TITLE_MAX:
-        raise UserInputError(f"The title is {len(title)} characters long.", f"Keep it under {TITLE_MAX}.")
+    title = required_text(args, "declare", "title", TITLE_MAX, '"orders lagging in Flink"')
     inc = new_declared_incident(deps, inv, title)
     ThreadPoster(deps).ensure_root(inc)
     record_key_event(deps, inc, inv, TimelineEvent(
@@ -50,11 +56,7 @@ def new_declared_incident(deps: Deps, inv: Invocation, title: str) -> Incident:
 @subcommand("resolve", "<reason> [INC-n]", "resolve the incident by hand; Alertmanager's resolve is still recorded")
 def run_resolve(deps: Deps, inv: Invocation, args: list[str]) -> Reply:
     rest, _ = split_incident_arg(args)
-    reason = " ".join(rest).strip()
-    if not reason:
-        raise UserInputError("`resolve` needs a reason.", "Example: `/dataflow resolve \"connector restarted\"`.")
-    if len(reason) > REASON_MAX:
-        raise UserInputError(f"The reason is {len(reason)} characters long.", f"Keep it under {REASON_MAX}.")
+    reason = required_text(rest, "resolve", "reason", REASON_MAX, '"connector restarted"')
     target = resolve_incident(deps, inv, args)
     inc = target.incident
     assert inc is not None
