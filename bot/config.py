@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     incident_channel: str | None = None
+    # Where an incident goes on when its channel is archived or deleted (bot/incidents/channels.py).
+    fallback_channel: str | None = None
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     alert_webhook_token: SecretStr | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -90,7 +92,7 @@ class Settings(BaseSettings):
     def _no_pipeline_file(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("incident_channel")
+    @field_validator("incident_channel", "fallback_channel")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:
         if value is not None and not _CHANNEL_ID.match(value):

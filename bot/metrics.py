@@ -51,7 +51,7 @@ ALERTS_RECEIVED = Counter(
 )
 STREAM_ENTRIES = Counter(
     "dataflow_stream_entries_total",
-    "Alert stream entries processed, by outcome (acked, retried, dead).",
+    "Stream entries processed, by outcome (acked, retried, held, dead).",
     ["outcome"],
     registry=REGISTRY,
 )

@@ -76,6 +76,7 @@ class Incident(BaseModel):
     resolved_by: str | None = None        # Slack user ID when resolved by hand (`resolve`)
     resolve_reason: str = ""
     resolved_by_hand_at: float | None = None
+    moved_from: str | None = None         # the channel it left when that channel was archived or deleted
 
     @property
     def resolved_by_hand(self) -> bool:

@@ -2,7 +2,9 @@
 
 An entry is acked only when its handler returns. A consumer that dies leaves it pending; any consumer
 claims it after `claim_idle_s`. An entry that fails `max_attempts` times is handed to `on_dead` instead
-of looping forever. The alert stream and the enrichment stream both run on this.
+of looping forever. A handler that raises HeldError is stopped by something outside the entry (no Slack
+channel takes posts): the entry stays pending and its attempt is not counted, so it is never given up for
+that. The alert stream and the enrichment stream both run on this.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from bot.metrics import STREAM_ENTRIES
 
 log = get_logger(__name__)
 Fields = dict[str, str]
+
+
+class HeldError(Exception):
+    """The entry cannot be handled until someone fixes a condition outside it; str() says what to do."""
 
 
 def ensure_group(r: Any, stream: str, group: str) -> None:
@@ -89,6 +95,11 @@ class StreamConsumer:
         started = time.monotonic()
         try:
             self.handle(entry_id, fields)
+        except HeldError as exc:  # kept pending, not counted: tried again after the claim timeout
+            r.hincrby(self.attempts_key, entry_id, -1)
+            STREAM_ENTRIES.labels("held").inc()
+            log.error("stream entry held", stream=self.stream, entry=entry_id, reason=self.redact(str(exc)))
+            return
         except Exception as exc:  # left pending: another attempt after the claim timeout
             STREAM_ENTRIES.labels("retried").inc()
             log.warning("stream entry failed; will retry", stream=self.stream, entry=entry_id, attempt=attempts,

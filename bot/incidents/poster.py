@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.incident import incident_metadata, root_blocks_for, root_text
 from bot.deps import Deps
+from bot.incidents.channels import ChannelUnavailable, candidates, channel_gone, known_gone, mark_gone
 from bot.incidents.root_edits import request_root_edit
 from bot.models import Incident, TimelineEvent
 
@@ -22,8 +23,17 @@ REPLACED_NOTE = (":information_source: The previous root message of this inciden
                  "this thread continues it.")
 
 
+# A root deleted and then its channel archived: each handled once, then the failure is real.
+RELOCATIONS = 3
+
+
 def gone(exc: SlackApiError) -> bool:
     return exc.response.get("error") in GONE
+
+
+def moved_note(leaving: str) -> str:
+    return (f":information_source: This incident's channel <#{leaving}> was archived or deleted; this thread "
+            "continues it here.")
 
 
 class ThreadPoster:
@@ -36,7 +46,14 @@ class ThreadPoster:
         """The incident's root message: posted once, its ts stored on the incident."""
         if inc.root_ts:
             return inc.root_ts
-        ts = self.post_once(inc, "root", None, root_text(inc), root_blocks_for(inc, self.deps.settings))
+        if self._elsewhere_first(inc.channel):
+            return self.move_incident(inc, inc.channel)
+        try:
+            ts = self.post_once(inc, "root", None, root_text(inc), root_blocks_for(inc, self.deps.settings))
+        except SlackApiError as exc:
+            if not channel_gone(exc):
+                raise
+            return self.move_incident(inc, inc.channel)
         with self.store.lock(f"corr:{inc.correlation_key}"):
             current = self.store.incident(inc.id) or inc
             current.root_ts = ts
@@ -58,18 +75,69 @@ class ThreadPoster:
             self.slack.chat_update(channel=inc.channel, ts=inc.root_ts, text=root_text(inc),
                                    blocks=self._root_blocks(inc), metadata=incident_metadata(inc.id, "root"))
         except SlackApiError as exc:
-            if not gone(exc):
+            if not self.relocate(inc, exc):   # the new root shows the current state already
                 raise
-            self.replace_root(inc, inc.root_ts)   # the new root shows the current state already
 
     def reply(self, inc: Incident, kind: str, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
-        root = self.ensure_root(inc)
-        try:
-            return self.post_once(inc, kind, root, text, blocks)
-        except SlackApiError as exc:
-            if not gone(exc):
-                raise
-        return self.post_once(inc, kind, self.replace_root(inc, root), text, blocks)
+        for _ in range(RELOCATIONS):
+            root = self.ensure_root(inc)
+            try:
+                return self.post_once(inc, kind, root, text, blocks)
+            except SlackApiError as exc:
+                if not self.relocate(inc, exc):
+                    raise
+        return self.post_once(inc, kind, self.ensure_root(inc), text, blocks)
+
+    def relocate(self, inc: Incident, exc: SlackApiError) -> bool:
+        """After a post or edit failed: when the root or its channel is gone, give the incident a new root
+        (in a channel that takes posts) and say True; False for any other failure."""
+        if gone(exc) and inc.root_ts:
+            self.replace_root(inc, inc.root_ts)
+            return True
+        if channel_gone(exc):
+            self.move_incident(inc, inc.channel)
+            return True
+        return False
+
+    def move_incident(self, inc: Incident, leaving: str) -> str:
+        """The incident's channel is archived or deleted: its root goes to the next channel that takes posts,
+        saying why, once; ChannelUnavailable (the alert is held) when there is none."""
+        mark_gone(self.store.r, leaving)
+        current = self.store.incident(inc.id) or inc
+        if current.channel != leaving and current.root_ts:   # another worker moved it already
+            inc.channel, inc.root_ts, inc.moved_from = current.channel, current.root_ts, current.moved_from
+            return current.root_ts
+        for target in candidates(self.deps.settings, leaving):
+            if known_gone(self.store.r, target):
+                continue
+            try:
+                ts = self.post_once_for(inc.id, target, inc.opened_at, f"root-in:{target}", None, root_text(inc),
+                                        [_note(moved_note(leaving)), *root_blocks_for(inc, self.deps.settings)])
+            except SlackApiError as exc:
+                if not channel_gone(exc):
+                    raise
+                mark_gone(self.store.r, target)
+                continue
+            return self._moved(inc, leaving, target, ts)
+        raise ChannelUnavailable([leaving, *candidates(self.deps.settings, leaving)])
+
+    def _elsewhere_first(self, channel: str) -> bool:
+        """A channel found gone minutes ago is not tried again while another one takes posts; when it is the
+        only channel, it is tried (someone may have unarchived it)."""
+        r = self.store.r
+        return known_gone(r, channel) and any(not known_gone(r, c) for c in candidates(self.deps.settings, channel))
+
+    def _moved(self, inc: Incident, leaving: str, target: str, ts: str) -> str:
+        with self.store.lock(f"corr:{inc.correlation_key}"):
+            current = self.store.incident(inc.id) or inc
+            if current.channel == leaving:
+                current.channel, current.root_ts, current.moved_from = target, ts, leaving
+                self.store.save_incident(current)
+        inc.channel, inc.root_ts, inc.moved_from = current.channel, current.root_ts, current.moved_from
+        self.store.add_event(inc.id, TimelineEvent(
+            ts=time.time(), kind="note", actor="bot", source_id=f"moved:{leaving}",
+            text=f"The incident's channel <#{leaving}> was archived or deleted; the incident moved to <#{target}>"))
+        return inc.root_ts or ts
 
     def replace_root(self, inc: Incident, gone_ts: str) -> str:
         """The root was deleted: post a new one that says so, once, and make it the incident's root, so
@@ -93,6 +161,8 @@ class ThreadPoster:
 
     def _root_blocks(self, inc: Incident) -> list[dict[str, Any]]:
         blocks = root_blocks_for(inc, self.deps.settings)
+        if inc.moved_from:
+            return [_note(moved_note(inc.moved_from)), *blocks]
         replaced = self.store.post_ts(inc.id, "root") not in (None, inc.root_ts)
         return [_note(REPLACED_NOTE), *blocks] if replaced else blocks
 
@@ -132,6 +202,16 @@ class ThreadPoster:
         is found again in the thread (by file name) instead of uploading a second copy. `content`: text,
         or bytes (an image); `alt_text` describes an image for screen readers (it travels in
         files.getUploadURLExternal, a Web API call, so the client's central redaction covers it)."""
+        for _ in range(RELOCATIONS):
+            try:
+                return self._upload_once(inc, kind, filename, content, alt_text)
+            except SlackApiError as exc:
+                if not self.relocate(inc, exc):
+                    raise
+        self._upload_once(inc, kind, filename, content, alt_text)
+
+    def _upload_once(self, inc: Incident, kind: str, filename: str, content: str | bytes,
+                     alt_text: str | None) -> None:
         if self.store.post_ts(inc.id, kind) or not inc.root_ts:
             return
         with self.store.lock(f"post:{inc.id}:{kind}", ttl_s=self.deps.settings.slack_post_lock_seconds,

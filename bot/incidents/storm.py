@@ -10,8 +10,11 @@ ends when no incident has opened for STORM_WINDOW_SECONDS.
 
 from __future__ import annotations
 
+from slack_sdk.errors import SlackApiError
+
 from bot.blocks.storm import storm_blocks, storm_text
 from bot.deps import Deps
+from bot.incidents.channels import channel_gone, mark_gone
 from bot.incidents.poster import ThreadPoster
 from bot.incidents.root_edits import request_root_edit
 from bot.models import Incident
@@ -68,13 +71,21 @@ def members(store: Store, owner: str) -> list[Incident]:
     return [i for i in (store.incident(x) for x in ids) if i is not None]
 
 
-def post_summary(deps: Deps, owner: str) -> str:
-    """The storm's summary message, posted once (ahead of the roots still waiting for their turn)."""
+def post_summary(deps: Deps, owner: str) -> str | None:
+    """The storm's summary message, posted once (ahead of the roots still waiting for their turn). None when
+    the channel no longer takes posts: the incidents' roots move on (bot/incidents/channels.py), the
+    summary, a convenience, is left out."""
     channel, started = _parts(owner)
     incidents = members(deps.store, owner)
-    with slack_priority(Priority.STORM):
-        return ThreadPoster(deps).post_once_for(owner, channel, started, SUMMARY, None, storm_text(incidents),
-                                                storm_blocks(incidents, started, deps.settings.display_tz))
+    try:
+        with slack_priority(Priority.STORM):
+            return ThreadPoster(deps).post_once_for(owner, channel, started, SUMMARY, None, storm_text(incidents),
+                                                    storm_blocks(incidents, started, deps.settings.display_tz))
+    except SlackApiError as exc:
+        if not channel_gone(exc):
+            raise
+        mark_gone(deps.store.r, channel)
+        return None
 
 
 def request_summary_edit(deps: Deps, owner: str) -> None:
@@ -88,9 +99,13 @@ def edit_summary(deps: Deps, owner: str) -> None:
         return
     channel, started = _parts(owner)
     incidents = members(deps.store, owner)
-    with slack_priority(Priority.STORM):
-        deps.slack.chat_update(channel=channel, ts=ts, text=storm_text(incidents),
-                               blocks=storm_blocks(incidents, started, deps.settings.display_tz))
+    try:
+        with slack_priority(Priority.STORM):
+            deps.slack.chat_update(channel=channel, ts=ts, text=storm_text(incidents),
+                                   blocks=storm_blocks(incidents, started, deps.settings.display_tz))
+    except SlackApiError as exc:
+        if not channel_gone(exc):
+            raise   # tried again by the root editor; a channel that is gone will not take it again
 
 
 def _parts(owner: str) -> tuple[str, float]:

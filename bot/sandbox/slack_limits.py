@@ -46,6 +46,8 @@ METHOD_LIMITS: dict[str, tuple[Limit, ...]] = {
     "conversations.info": (TIER_3,),
     "users.info": (TIER_4,),
     "usergroups.users.list": (TIER_2,),
+    "conversations.archive": (TIER_2,),
+    "conversations.unarchive": (TIER_2,),
     "files.getUploadURLExternal": (TIER_4,),
     "files.completeUploadExternal": (TIER_4,),
     "apps.connections.open": (TIER_1,),

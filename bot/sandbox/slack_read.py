@@ -1,4 +1,5 @@
-"""Web API methods that read: conversations.history/replies (with real cursor paging), users, usergroups."""
+"""Web API methods on conversations and the directory: conversations.history/replies (with real cursor paging),
+info and archive/unarchive, users, usergroups."""
 
 from __future__ import annotations
 
@@ -100,7 +101,25 @@ def conversations_info(ctx: ApiContext, args: Args) -> dict[str, Any]:
     return {"ok": True, "channel": ctx.state.channel(args.need("channel", error="channel_not_found"))}
 
 
+def archive(ctx: ApiContext, args: Args) -> dict[str, Any]:
+    channel = args.need("channel", error="channel_not_found")
+    if ctx.state.channel(channel).get("is_archived"):
+        raise SlackError("already_archived", f"channel {channel} is already archived")
+    ctx.state.set_archived(channel, True)
+    return {"ok": True}
+
+
+def unarchive(ctx: ApiContext, args: Args) -> dict[str, Any]:
+    channel = args.need("channel", error="channel_not_found")
+    if not ctx.state.channel(channel).get("is_archived"):
+        raise SlackError("not_archived", f"channel {channel} is not archived")
+    ctx.state.set_archived(channel, False)
+    return {"ok": True}
+
+
 READ_METHODS: dict[str, Handler] = {
+    "conversations.archive": archive,
+    "conversations.unarchive": unarchive,
     "auth.test": auth_test,
     "conversations.history": history,
     "conversations.replies": replies,

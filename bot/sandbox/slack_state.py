@@ -73,6 +73,16 @@ class SlackState:
             self.channels[channel_id] = {"id": channel_id, "name": name, "is_channel": True}
             self._messages.setdefault(channel_id, {})
 
+    def set_archived(self, channel_id: str, archived: bool) -> None:
+        """conversations.archive/unarchive: an archived channel keeps its history and takes no posts or edits."""
+        with self.lock:
+            self.channel(channel_id)
+            self.channels[channel_id]["is_archived"] = archived
+
+    def _writable(self, channel_id: str) -> None:
+        if self.channel(channel_id).get("is_archived"):
+            raise SlackError("is_archived", f"channel {channel_id} is archived")
+
     def add_user(self, user_id: str, name: str, real_name: str = "", is_bot: bool = False) -> None:
         real = real_name or name
         user: dict[str, Any] = {
@@ -115,7 +125,7 @@ class SlackState:
     def post(self, channel: str, user: str, text: str, **fields: Any) -> Message:
         """Store a new message. fields: blocks, metadata, thread_ts, reply_broadcast, files."""
         with self.lock:
-            self.channel(channel)
+            self._writable(channel)
             msg: Message = {"type": "message", "user": user, "text": text, "ts": self.clock.next(),
                             "team": self.team_id}
             if user == self.bot_user_id:
@@ -159,6 +169,7 @@ class SlackState:
         `blocks=[]` removes the blocks, as in Slack's chat.update.
         """
         with self.lock:
+            self._writable(channel)
             msg = self._find(channel, ts)
             for key, value in changes.items():
                 if value == [] and key == "blocks":

@@ -243,3 +243,18 @@ def test_wait_for_returns_value_or_fails_clearly(emu: SlackEmulator) -> None:
     assert emu.wait_for(lambda: [1]) == [1]
     with pytest.raises(AssertionError, match="root message"):
         emu.wait_for(lambda: emu.messages(CH), timeout=0.05, what="root message")
+
+
+def test_an_archived_channel_keeps_its_history_and_takes_no_posts_or_edits(emu: SlackEmulator,
+                                                                           client: WebClient) -> None:
+    ts = client.chat_postMessage(channel=CH, text="before")["ts"]
+    assert client.conversations_archive(channel=CH)["ok"]
+    for call in (lambda: client.chat_postMessage(channel=CH, text="after"),
+                 lambda: client.chat_postMessage(channel=CH, thread_ts=ts, text="reply"),
+                 lambda: client.chat_update(channel=CH, ts=ts, text="edited"),
+                 lambda: client.conversations_archive(channel=CH)):
+        assert _error(call) in ("is_archived", "already_archived")
+    assert [m["text"] for m in emu.messages(CH)] == ["before"]
+    assert client.conversations_info(channel=CH)["channel"]["is_archived"] is True
+    client.conversations_unarchive(channel=CH)
+    assert client.chat_postMessage(channel=CH, text="after")["ok"]
