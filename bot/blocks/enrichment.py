@@ -21,6 +21,27 @@ class Enrichment:
     file: tuple[str, str] | None = None   # (filename, content)
 
 
+# Slack shows a message of up to about 4,000 characters whole (longer ones are cut in the client, and at
+# 40,000 by the API); one backend's replies go in as few messages as fit, each under this.
+MESSAGE_CHARS = 3900
+
+
+def pack(items: list[Enrichment], limit: int = MESSAGE_CHARS) -> list[list[Enrichment]]:
+    """One backend's replies grouped, in order, into as few thread messages as fit under `limit` characters
+    (a reply longer than that is a message on its own): Slack lets a bot post about one message per second
+    in a channel, so five connectors are one message, not five seconds."""
+    groups: list[list[Enrichment]] = []
+    size = 0
+    for item in items:
+        if groups and size + 2 + len(item.text) <= limit:
+            groups[-1].append(item)
+            size += 2 + len(item.text)
+        else:
+            groups.append([item])
+            size = len(item.text)
+    return groups
+
+
 def failure_text(backend: str, where: str, reason: str) -> str:
     return f":warning: *{backend}* at `{escape(where)}` did not answer: {escape(reason)}."
 

@@ -1,4 +1,5 @@
-"""Enrichment: every backend asked in parallel, each with its own timeout, each its own thread reply."""
+"""Enrichment: every backend asked in parallel, each with its own timeout, each its own thread reply (one
+message per backend while it fits: bot/blocks/enrichment.pack)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 from bot.backends import baseline_store, connect_client, flink_client
-from bot.blocks.enrichment import Enrichment, connector_text, failure_text, flink_text, logs_text
+from bot.blocks.enrichment import Enrichment, connector_text, failure_text, flink_text, logs_text, pack
 from bot.blocks.links import incident_links, link_bases, links_line
 from bot.clients.docker_logs import ContainerLogs
 from bot.deps import Deps
@@ -122,8 +123,8 @@ def enrich_incident(deps: Deps, poster: ThreadPoster, inc: Incident, entry_id: s
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     for name, future in futures.items():
-        for i, item in enumerate(_results(deps, name, future, timeout)):
-            _post(poster, inc, f"enrich:{name}:{i}:{entry_id}", item)
+        for i, group in enumerate(pack(_results(deps, name, future, timeout))):
+            _post(poster, inc, f"enrich:{name}:{i}:{entry_id}", group)
     if links := incident_links(inc, link_bases(deps.settings)):   # where to look next, after the facts
         poster.reply(inc, f"enrich:links:0:{entry_id}", ":link: *Links*: " + links_line(links))
 
@@ -152,8 +153,8 @@ def _where(deps: Deps, name: str) -> str:
     return {"connect": s.connect_url, "flink": s.flink_url, "logs": s.docker_host, "schema": mysql}.get(name) or "(default)"
 
 
-def _post(poster: ThreadPoster, inc: Incident, kind: str, item: Enrichment) -> None:
-    poster.reply(inc, kind, item.text)
-    if item.file:
-        name, content = item.file
-        poster.upload_once(inc, kind + ":file", name, content)
+def _post(poster: ThreadPoster, inc: Incident, kind: str, group: list[Enrichment]) -> None:
+    poster.reply(inc, kind, "\n\n".join(item.text for item in group))
+    files = [item.file for item in group if item.file]
+    for j, (name, content) in enumerate(files):
+        poster.upload_once(inc, kind + (":file" if j == 0 else f":file:{j}"), name, content)
