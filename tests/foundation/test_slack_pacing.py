@@ -121,3 +121,19 @@ def test_retry_after_reads_every_shape_slack_sends() -> None:
     assert retry_after({"retry-after": ["3"]}) == 3.0
     assert retry_after({}) == 1.0
     assert retry_after({"Retry-After": "soon"}) == 1.0
+
+
+def test_bulk_traffic_leaves_a_reserve_that_a_root_takes_at_once() -> None:
+    clock = Clock()
+    gate = RateGate(shape=lambda _key: (1.0, 10.0), clock=clock)   # the channel's shape: 1/s, bursts of 10
+    for _ in range(8):                                          # 10 tokens, 2 kept back: 8 enrichment posts
+        gate.acquire(["channel:C1"], Priority.ENRICH)
+    done: list[str] = []
+    threads = start_waiters(gate, ["channel:C1"], [Priority.ENRICH], done)   # the 9th waits for the refill
+    gate.acquire(["channel:C1"], Priority.ROOT)                 # a new incident's root: from the reserve, now
+    gate.acquire(["channel:C1"], Priority.STORM)
+    assert gate.waiting() == 1 and done == []
+    clock.now += 3.01                                           # refilled to the reserve and one more
+    wait_until(lambda: len(done) == 1)
+    for t in threads:
+        t.join(timeout=5)
