@@ -22,23 +22,24 @@ class Enrichment:
 
 
 # Slack shows a message of up to about 4,000 characters whole (longer ones are cut in the client, and at
-# 40,000 by the API); one backend's replies go in as few messages as fit, each under this.
+# 40,000 by the API); the enrichment's replies go in as few messages as fit, each under this.
 MESSAGE_CHARS = 3900
+SEPARATOR = "\n\n"
 
 
-def pack(items: list[Enrichment], limit: int = MESSAGE_CHARS) -> list[list[Enrichment]]:
-    """One backend's replies grouped, in order, into as few thread messages as fit under `limit` characters
-    (a reply longer than that is a message on its own): Slack lets a bot post about one message per second
-    in a channel, so five connectors are one message, not five seconds."""
-    groups: list[list[Enrichment]] = []
+def pack(texts: list[str], limit: int = MESSAGE_CHARS) -> list[list[int]]:
+    """The indexes of `texts` grouped, in order, into as few thread messages as fit under `limit` characters
+    once joined by SEPARATOR (a text longer than that is a message on its own). Slack lets a bot post about
+    one message per second in a channel: on an incident day, six replies per incident are six seconds."""
+    groups: list[list[int]] = []
     size = 0
-    for item in items:
-        if groups and size + 2 + len(item.text) <= limit:
-            groups[-1].append(item)
-            size += 2 + len(item.text)
+    for index, text in enumerate(texts):
+        if groups and size + len(SEPARATOR) + len(text) <= limit:
+            groups[-1].append(index)
+            size += len(SEPARATOR) + len(text)
         else:
-            groups.append([item])
-            size = len(item.text)
+            groups.append([index])
+            size = len(text)
     return groups
 
 

@@ -1,5 +1,5 @@
-"""Enrichment: every backend asked in parallel, each with its own timeout, each its own thread reply (one
-message per backend while it fits: bot/blocks/enrichment.pack)."""
+"""Enrichment: every backend asked in parallel, each with its own timeout; their replies in as few thread
+messages as fit (bot/blocks/enrichment.pack), each reply its own event on the timeline."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 from bot.backends import baseline_store, connect_client, flink_client
-from bot.blocks.enrichment import Enrichment, connector_text, failure_text, flink_text, logs_text, pack
+from bot.blocks.enrichment import (
+    SEPARATOR,
+    Enrichment,
+    connector_text,
+    failure_text,
+    flink_text,
+    logs_text,
+    pack,
+)
 from bot.blocks.links import incident_links, link_bases, links_line
 from bot.clients.docker_logs import ContainerLogs
 from bot.deps import Deps
@@ -122,11 +130,11 @@ def enrich_incident(deps: Deps, poster: ThreadPoster, inc: Incident, entry_id: s
         wait(futures.values(), timeout=timeout)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    for name, future in futures.items():
-        for i, group in enumerate(pack(_results(deps, name, future, timeout))):
-            _post(poster, inc, f"enrich:{name}:{i}:{entry_id}", group)
+    parts = [(f"enrich:{name}:{i}:{entry_id}", item) for name, future in futures.items()
+             for i, item in enumerate(_results(deps, name, future, timeout))]
     if links := incident_links(inc, link_bases(deps.settings)):   # where to look next, after the facts
-        poster.reply(inc, f"enrich:links:0:{entry_id}", ":link: *Links*: " + links_line(links))
+        parts.append((f"enrich:links:0:{entry_id}", Enrichment("links", ":link: *Links*: " + links_line(links))))
+    _post(poster, inc, entry_id, parts)
 
 
 def _timed(name: str, fn: Enricher, deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
@@ -153,8 +161,13 @@ def _where(deps: Deps, name: str) -> str:
     return {"connect": s.connect_url, "flink": s.flink_url, "logs": s.docker_host, "schema": mysql}.get(name) or "(default)"
 
 
-def _post(poster: ThreadPoster, inc: Incident, kind: str, group: list[Enrichment]) -> None:
-    poster.reply(inc, kind, "\n\n".join(item.text for item in group))
-    files = [item.file for item in group if item.file]
-    for j, (name, content) in enumerate(files):
-        poster.upload_once(inc, kind + (":file" if j == 0 else f":file:{j}"), name, content)
+def _post(poster: ThreadPoster, inc: Incident, entry_id: str, parts: list[tuple[str, Enrichment]]) -> None:
+    """The replies in as few messages as fit (pack); each reply is still its own event on the timeline, under
+    its own kind (`enrich:<backend>:<i>:<entry>`), which the postmortem reads."""
+    for m, group in enumerate(pack([item.text for _, item in parts])):
+        chosen = [parts[j] for j in group]
+        poster.reply(inc, f"enrich:message:{m}:{entry_id}", SEPARATOR.join(item.text for _, item in chosen),
+                     parts=[(kind, item.text) for kind, item in chosen])
+        for kind, item in chosen:
+            if item.file:
+                poster.upload_once(inc, kind + ":file", *item.file)

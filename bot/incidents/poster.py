@@ -78,15 +78,18 @@ class ThreadPoster:
             if not self.relocate(inc, exc):   # the new root shows the current state already
                 raise
 
-    def reply(self, inc: Incident, kind: str, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
+    def reply(self, inc: Incident, kind: str, text: str, blocks: list[dict[str, Any]] | None = None,
+              parts: list[tuple[str, str]] | None = None) -> str:
+        """A thread reply, once per kind. `parts`: (kind, text) of the replies this one message carries, each
+        recorded on the timeline as its own post (else the message is recorded under `kind`)."""
         for _ in range(RELOCATIONS):
             root = self.ensure_root(inc)
             try:
-                return self.post_once(inc, kind, root, text, blocks)
+                return self.post_once(inc, kind, root, text, blocks, parts)
             except SlackApiError as exc:
                 if not self.relocate(inc, exc):
                     raise
-        return self.post_once(inc, kind, self.ensure_root(inc), text, blocks)
+        return self.post_once(inc, kind, self.ensure_root(inc), text, blocks, parts)
 
     def relocate(self, inc: Incident, exc: SlackApiError) -> bool:
         """After a post or edit failed: when the root or its channel is gone, give the incident a new root
@@ -167,12 +170,14 @@ class ThreadPoster:
         return [_note(REPLACED_NOTE), *blocks] if replaced else blocks
 
     def post_once(self, inc: Incident, kind: str, thread_ts: str | None, text: str,
-                  blocks: list[dict[str, Any]] | None) -> str:
+                  blocks: list[dict[str, Any]] | None, parts: list[tuple[str, str]] | None = None) -> str:
         """Claim, look for an earlier attempt's message, post, record: never twice for one kind."""
         found = self.post_once_for(inc.id, inc.channel, inc.opened_at, kind, thread_ts, text, blocks)
         if kind != "root":
-            self.store.add_event(inc.id, TimelineEvent(ts=float(found), kind="bot_post", actor="bot", text=text,
-                                                       source_id=f"post:{kind}", data={"kind": kind}))
+            for part_kind, part_text in parts or [(kind, text)]:
+                self.store.add_event(inc.id, TimelineEvent(ts=float(found), kind="bot_post", actor="bot",
+                                                           text=part_text, source_id=f"post:{part_kind}",
+                                                           data={"kind": part_kind}))
         return found
 
     def post_once_for(self, owner: str, channel: str, since: float, kind: str, thread_ts: str | None, text: str,

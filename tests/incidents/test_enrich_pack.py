@@ -1,12 +1,12 @@
-"""One backend's replies go into as few thread messages as fit (Slack posts about one message per second
-per channel): pack() itself, and an incident whose scope has three connectors."""
+"""The enrichment's replies go into as few thread messages as fit (Slack posts about one message per second
+per channel), each reply still its own timeline event: pack() itself, and an incident with three connectors."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from bot.blocks.enrichment import Enrichment, pack
+from bot.blocks.enrichment import SEPARATOR, pack
 from bot.deps import Deps
 from bot.incidents.enrich import enrich_incident
 from bot.incidents.poster import ThreadPoster
@@ -20,20 +20,16 @@ slack, make_deps = shared.slack, shared.make_deps
 TRACE = "io.debezium.DebeziumException: Encountered change event for table oltp.orders whose schema isn't known"
 
 
-def item(chars: int, tag: str = "x") -> Enrichment:
-    return Enrichment("connect", tag * chars)
-
-
 def test_pack_keeps_order_and_fills_each_message_up_to_the_limit() -> None:
-    items = [item(40, "a"), item(40, "b"), item(30, "c"), item(100, "d"), item(10, "e")]
-    groups = pack(items, limit=100)
-    assert [[i.text[0] for i in g] for g in groups] == [["a", "b"], ["c"], ["d"], ["e"]]
-    assert all(len("\n\n".join(i.text for i in g)) <= 100 for g in groups)
-    assert pack([item(250)], limit=100) == [[item(250)]]      # too long for any message: alone, whole
+    texts = ["a" * 40, "b" * 40, "c" * 30, "d" * 100, "e" * 10]
+    groups = pack(texts, limit=100)
+    assert groups == [[0, 1], [2], [3], [4]]
+    assert all(len(SEPARATOR.join(texts[i] for i in g)) <= 100 for g in groups)
+    assert pack(["x" * 250], limit=100) == [[0]]                 # too long for any message: alone, whole
     assert pack([]) == []
 
 
-def test_three_connectors_are_one_connect_message(make_deps: Callable[..., Deps], slack: SlackEmulator) -> None:
+def test_the_enrichment_is_one_message_and_each_reply_its_own_timeline_event(make_deps: Callable[..., Deps], slack: SlackEmulator) -> None:
     with ConnectSimulator() as sim:
         for name in ("mysql-oltp-orders", "b-cdc", "c-cdc"):
             sim.add_connector(name, {"connector.class": "io.debezium.connector.mysql.MySqlConnector",
@@ -46,7 +42,13 @@ def test_three_connectors_are_one_connect_message(make_deps: Callable[..., Deps]
         inc = opened.incident
         poster.ensure_root(inc)
         enrich_incident(deps, poster, inc, "1-0")
-    replies = slack.replies(CHANNEL, inc.root_ts or "")
-    connect = [r for r in replies if "*Kafka Connect*" in r.get("text", "")]
-    assert len(connect) == 1
-    assert all(f"`{name}`" in connect[0]["text"] for name in ("mysql-oltp-orders", "b-cdc", "c-cdc"))
+    replies = [r for r in slack.replies(CHANNEL, inc.root_ts or "") if not r.get("files")]
+    assert len(replies) == 1                              # three connectors, Flink, MySQL, Docker, graph: one post
+    assert len(slack.calls("files.completeUploadExternal")) == 3   # each connector's trace file, as before
+    text = replies[0]["text"]
+    assert all(f"`{name}`" in text for name in ("mysql-oltp-orders", "b-cdc", "c-cdc"))
+    assert "*Flink*" in text and "*MySQL*" in text and "*Docker*" in text
+    kinds = sorted(e.data["kind"].rsplit(":", 1)[0] for e in deps.store.events(inc.id) if e.kind == "bot_post")
+    assert kinds == ["enrich:connect:0", "enrich:connect:1", "enrich:connect:2", "enrich:flink:0", "enrich:graph:0", "enrich:links:0",
+                     "enrich:logs:0", "enrich:schema:0"]
+    assert all(e.ts == float(replies[0]["ts"]) for e in deps.store.events(inc.id) if e.kind == "bot_post")

@@ -93,7 +93,7 @@ def test_an_entry_is_acked_once_its_slack_side_is_done(worker_deps: Callable[...
     enrich_consumer(deps).process(deps.store.r, queued, job)
     texts = "\n".join(thread_texts(slack, root["ts"]))
     assert all(name in texts for name in ("Kafka Connect", "Flink", "MySQL", "Docker"))
-    assert thread_texts(slack, root["ts"])[-1].startswith(":link: *Links*: <http://prometheus:9090/graph")
+    assert thread_texts(slack, root["ts"])[-1].split("\n\n")[-1].startswith(":link: *Links*: <http://prometheus:9090/graph")
 
 
 def test_a_failed_entry_stays_pending_and_another_worker_finishes_it(worker_deps: Callable[..., Deps],
