@@ -219,8 +219,10 @@ class ConnectClient:
         return self._parse(self._json(response)) if response.content.strip() else None
 
     def restart_task(self, name: str, task_id: int) -> None:
-        """POST /connectors/{name}/tasks/{id}/restart: one task, whatever its state (Connect answers 204)."""
-        self._call("POST", f"/connectors/{check_name(name)}/tasks/{int(task_id)}/restart", name)
+        """POST /connectors/{name}/tasks/{id}/restart: one task, whatever its state (Connect answers 204).
+        No connector name for _call: Connect's 404 here means an unknown task ("Task c-5 not found"), and
+        an unknown connector is a 500."""
+        self._call("POST", f"/connectors/{check_name(name)}/tasks/{int(task_id)}/restart")
 
     def pause(self, name: str) -> None:
         self._call("PUT", f"/connectors/{check_name(name)}/pause", name)
@@ -239,16 +241,17 @@ class ConnectClient:
         return self._poll(name, lambda s: s.is_healthy, "RUNNING", timeout, interval, on_progress,
                           lambda s: _failed_again(s, recovering))
 
-    def wait_task_running(self, name: str, task_id: int, timeout: float, interval: float = 0.5,
-                          on_progress: Callable[[ConnectorStatus], None] | None = None) -> ConnectorStatus:
-        """Poll until task `task_id` is RUNNING (the other tasks may stay as they are); early failure as
-        wait_until_running's, for that task only."""
+    def wait_for_task(self, name: str, task_id: int, state: str, timeout: float, interval: float = 0.5,
+                      on_progress: Callable[[ConnectorStatus], None] | None = None) -> ConnectorStatus:
+        """Poll until task `task_id` is in `state` (RUNNING; PAUSED after a restart while the connector is
+        paused: observed on Connect 3.9.0). The other tasks may stay as they are. Fails early as
+        wait_until_running does, for that task only."""
         recovering: set[int | None] = set()
 
         def failed_again(status: ConnectorStatus) -> bool:
             return _failed_again(_only_task(status, task_id), recovering)
 
-        return self._poll(name, lambda s: _state_of(s.task(task_id)) == "RUNNING", f"task {task_id} RUNNING",
+        return self._poll(name, lambda s: _state_of(s.task(task_id)) == state, f"task {task_id} {state}",
                           timeout, interval, on_progress, failed_again)
 
     def wait_until_paused(self, name: str, timeout: float, interval: float = 0.5,

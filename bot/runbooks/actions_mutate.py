@@ -199,10 +199,14 @@ def restart_task(ctx: StepContext, params: dict[str, str], plan: Plan | None) ->
     assert plan is not None
     name, task_id = plan.data["connector"], int(plan.data["task"])
     with _client(ctx) as client:
-        failed_on = failed_on_change_event([t for t in client.status(name).failed_tasks if t.id == task_id])
+        before = client.status(name)
+        failed_on = failed_on_change_event([t for t in before.failed_tasks if t.id == task_id])
+        # A task restarted while its connector is PAUSED comes back PAUSED (observed on Connect 3.9.0).
+        state = "PAUSED" if before.state == "PAUSED" else "RUNNING"
         client.restart_task(name, task_id)
-        outcome = _wait(ctx, name, f"task {task_id} RUNNING", f"task {task_id} is RUNNING again", lambda progress: client.wait_task_running(
-            name, task_id, timeout=RESTART_TIMEOUT_S, on_progress=progress))
+        outcome = _wait(ctx, name, f"task {task_id} {state}", f"task {task_id} is {state} again",
+                        lambda progress: client.wait_for_task(name, task_id, state, timeout=RESTART_TIMEOUT_S,
+                                                              on_progress=progress))
     return _with_skip_warning(ctx, name, failed_on, outcome) if failed_on else outcome
 
 

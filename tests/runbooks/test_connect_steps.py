@@ -130,3 +130,13 @@ def test_pause_of_a_failed_connector_is_refused(sim: ConnectSimulator, ctx: Call
     sim.fail_connector(NAME, AUTH)
     with pytest.raises(ApprovalError, match="itself is FAILED"):
         plan_pause(ctx(), {"connector": NAME})
+
+
+def test_a_task_restarted_while_the_connector_is_paused_comes_back_paused(
+        sim: ConnectSimulator, ctx: Callable[..., StepContext]) -> None:
+    sim.pause(NAME)
+    sim.fail_task(NAME, 1, AUTH)
+    context = ctx()
+    outcome = restart_task(context, params(context), plan_restart_task(context, params(context)))
+    assert outcome.ok and "task 1 is PAUSED again" in outcome.text
+    assert [t["state"] for t in sim.status(NAME)["tasks"]] == ["PAUSED"] * 3
