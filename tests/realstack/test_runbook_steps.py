@@ -174,7 +174,9 @@ def test_lag_alert_joins_the_pipeline_gets_a_graph_and_runs_the_lag_steps(real: 
 
     # The enrichment asks the stack's real Prometheus (PROMETHEUS_URL): a graph and the lag lines.
     caption = wait_reply(real, inc.ts, "*Graph*", timeout=STEP_TIMEOUT_S)
-    assert "*Debezium lag*" in caption and "*Flink consumer lag*" in caption
+    assert "*Debezium lag*" in caption and "*Flink consumer lag*" in caption and "PROMETHEUS_URL" not in caption
+    # This stack has no Connect JMX exporter: Prometheus itself was asked and has no Debezium series.
+    assert "Prometheus has no `debezium_metrics_millisecondsbehindsource` series" in caption, caption
     png = real.slack.wait_for(lambda: next((f["content"] for f in real.slack.files()
                                             if f.get("name") == f"{inc.id}-graph.png" and f.get("content")), None),
                               timeout=STEP_TIMEOUT_S, what="the graph image")

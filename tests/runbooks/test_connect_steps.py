@@ -3,6 +3,7 @@ they make no sense, run against the Connect simulator over HTTP (real Redis, the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,15 +11,22 @@ import pytest
 
 from bot.deps import Deps
 from bot.errors import ApprovalError, UserInputError
+from bot.incidents.poster import ThreadPoster
 from bot.runbooks.actions_mutate import pause_connector, plan_pause, plan_restart_task, restart_task
+from bot.runbooks.approvals import Approvals
 from bot.runbooks.context import StepContext
-from bot.runbooks.model import runbooks
+from bot.runbooks.decide import decide
+from bot.runbooks.engine import request_step
+from bot.runbooks.model import find_step, runbooks
 from bot.runbooks.skip_risk import noted_skip_risks
 from bot.sandbox.connect_sim import ConnectSimulator
 from bot.sandbox.slack_emulator import SlackEmulator
 from bot.scope import Scope
-from tests.harness import BOT_TOKEN
+from tests.e2e.alerting import alert
+from tests.harness import BOT_TOKEN, CHANNEL
+from tests.incidents.test_fold import fold
 from tests.runbooks.test_skip_risk import incident
+from tests.runbooks.test_step_run import audit_of
 
 NAME = "mysql-oltp-orders"
 ROW_MISMATCH = (Path(__file__).parents[1] / "fixtures" / "debezium" / "row_schema_mismatch.txt").read_text()
@@ -140,3 +148,30 @@ def test_a_task_restarted_while_the_connector_is_paused_comes_back_paused(
     outcome = restart_task(context, params(context), plan_restart_task(context, params(context)))
     assert outcome.ok and "task 1 is PAUSED again" in outcome.text
     assert [t["state"] for t in sim.status(NAME)["tasks"]] == ["PAUSED"] * 3
+
+
+@pytest.mark.parametrize(("step", "before", "meanwhile", "void_because"), [
+    ("pause-connector", lambda sim: None, lambda sim: sim.pause(NAME),
+     "`mysql-oltp-orders` is PAUSED already"),
+    ("restart-task", lambda sim: sim.fail_task(NAME, 2, AUTH), lambda sim: sim.set_task_state(NAME, 2, "RUNNING"),
+     "Task 2 of `mysql-oltp-orders` is RUNNING, not FAILED"),
+])
+def test_a_late_approval_of_a_step_the_world_overtook_is_void_and_runs_nothing(
+        make_deps: Callable[..., Deps], slack: SlackEmulator, sim: ConnectSimulator, step: str,
+        before: Callable[[ConnectSimulator], None], meanwhile: Callable[[ConnectSimulator], None],
+        void_because: str) -> None:
+    deps = make_deps(slack_bot_token=BOT_TOKEN, slack_api_url=slack.api_url, incident_channel=CHANNEL,
+                     connect_url=sim.url, approvers=["U0ALICE", "U0BOB"])
+    [opened] = fold(deps.store, "1-0", alert("ConnectorTaskFailed", connector=NAME), now=time.time())
+    ThreadPoster(deps).ensure_root(opened.incident)
+    before(sim)
+    book, found = find_step(runbooks(), step)
+    assert "Approval requested" in request_step(deps, opened.incident, book, found, "U0ALICE", [])
+    [approval_id] = Approvals(deps.store.r).live_ids()
+    meanwhile(sim)
+    decide(deps, approval_id, "U0BOB", True)
+    approval = Approvals(deps.store.r).get(approval_id)
+    assert approval is not None and approval.state == "void"
+    lines = [m["text"] for m in slack.replies(CHANNEL, opened.incident.root_ts or "")]
+    assert any(f"`{step}` was approved but is void" in t and void_because in t for t in lines), lines
+    assert audit_of(deps.store.r, approval_id) == ["requested", "approved", "void"]     # never executing
