@@ -14,7 +14,8 @@ from typing import Any
 # Called with the connector name when its tasks restart; a returned trace makes them FAILED again.
 HealthCheck = Callable[[str], str | None]
 
-# The trace of such a task, as Connect 3.9.0 (standalone) listed it (first frames).
+# The trace of a task restarted by an id its connector has no config for, as Connect 3.9.0 (standalone)
+# listed it (first frames): the worker tries to start it anyway, and keeps it FAILED until the connector goes.
 PHANTOM_TRACE = ('java.lang.NullPointerException: Cannot invoke "java.util.Map.size()" because "inputMap" is null\n'
                  "\tat org.apache.kafka.common.utils.Utils.castToStringObjectMap(Utils.java:1490)\n"
                  "\tat org.apache.kafka.connect.runtime.Worker.startTask(Worker.java:662)\n")
