@@ -47,7 +47,7 @@ class Lineage(BaseModel):
         return next((p for p in self.pipelines if p.name == name), None)
 
     def for_labels(self, labels: dict[str, str]) -> Pipeline | None:
-        """The pipeline an alert is about, from its table/connector/topic/job labels."""
+        """The pipeline an alert is about, from its table/connector/topic/topic_prefix/job labels."""
         table = _join(labels.get("schema") or labels.get("db"), labels.get("table"))
         jobs = {prometheus_name(labels[k]) for k in ("job_name", "flink_job") if labels.get(k)}
         for pipeline in self.pipelines:
@@ -56,6 +56,9 @@ class Lineage(BaseModel):
             if labels.get("connector") in pipeline.connectors:
                 return pipeline
             if labels.get("topic") in pipeline.topics:
+                return pipeline
+            # Debezium's own metrics know its topic.prefix, not the connector (DebeziumLagHigh).
+            if labels.get("topic_prefix") in topic_prefixes(tuple(pipeline.topics)):
                 return pipeline
             if jobs & {prometheus_name(j) for j in pipeline.flink_jobs}:
                 return pipeline
@@ -66,6 +69,11 @@ class Lineage(BaseModel):
 
     def watched_tables(self) -> list[str]:
         return sorted({t for p in self.pipelines for t in p.tables})
+
+
+def topic_prefixes(topics: tuple[str, ...]) -> list[str]:
+    """Debezium's `topic.prefix` (the `name` label of its metrics) from `<prefix>.<db>.<table>` topics."""
+    return list(dict.fromkeys(t.rsplit(".", 2)[0] for t in topics if t.count(".") >= 2))
 
 
 def prometheus_name(name: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,6 +63,14 @@ class ConnectorStatus:
         """Connector and all tasks RUNNING. No tasks is not healthy: Connect shows `tasks: []`
         while a rebalance reassigns them, and a CDC source always has at least one."""
         return self.state == "RUNNING" and bool(self.tasks) and all(t.state == "RUNNING" for t in self.tasks)
+
+    @property
+    def is_paused(self) -> bool:
+        """Connector PAUSED and no task still working (Connect leaves a FAILED task FAILED)."""
+        return self.state == "PAUSED" and all(t.state in ("PAUSED", "FAILED") for t in self.tasks)
+
+    def task(self, task_id: int) -> TaskStatus | None:
+        return next((t for t in self.tasks if t.id == task_id), None)
 
     def summary(self) -> str:
         tasks = ", ".join(f"task {t.id} {t.state}" for t in self.tasks) or "no tasks"
@@ -210,6 +218,12 @@ class ConnectClient:
         response = self._call("POST", f"/connectors/{check_name(name)}/restart", name, params=params)
         return self._parse(self._json(response)) if response.content.strip() else None
 
+    def restart_task(self, name: str, task_id: int) -> None:
+        """POST /connectors/{name}/tasks/{id}/restart: one task, whatever its state (Connect answers 204).
+        No connector name for _call: Connect's 404 here means an unknown task ("Task c-5 not found"), and
+        an unknown connector is a 500."""
+        self._call("POST", f"/connectors/{check_name(name)}/tasks/{int(task_id)}/restart")
+
     def pause(self, name: str) -> None:
         self._call("PUT", f"/connectors/{check_name(name)}/pause", name)
 
@@ -223,23 +237,48 @@ class ConnectClient:
         restarting or running goes FAILED (the restart itself failed: waiting longer cannot help).
         `restarted` is what restart() returned: its RESTARTING instances count as seen restarting,
         so a restart that fails before the first poll still fails fast."""
+        recovering = _restarting(restarted)  # instances (None = connector) seen not FAILED
+        return self._poll(name, lambda s: s.is_healthy, "RUNNING", timeout, interval, on_progress,
+                          lambda s: _failed_again(s, recovering))
+
+    def wait_for_task(self, name: str, task_id: int, state: str, timeout: float, interval: float = 0.5,
+                      on_progress: Callable[[ConnectorStatus], None] | None = None) -> ConnectorStatus:
+        """Poll until task `task_id` is in `state` (RUNNING; PAUSED after a restart while the connector is
+        paused: observed on Connect 3.9.0). The other tasks may stay as they are. Fails early as
+        wait_until_running does, for that task only."""
+        recovering: set[int | None] = set()
+
+        def failed_again(status: ConnectorStatus) -> bool:
+            return _failed_again(_only_task(status, task_id), recovering)
+
+        return self._poll(name, lambda s: _state_of(s.task(task_id)) == state, f"task {task_id} {state}",
+                          timeout, interval, on_progress, failed_again)
+
+    def wait_until_paused(self, name: str, timeout: float, interval: float = 0.5,
+                          on_progress: Callable[[ConnectorStatus], None] | None = None) -> ConnectorStatus:
+        """Poll until the connector and its tasks are PAUSED (a FAILED task stays FAILED: Connect does not
+        pause it). Raises ConnectorNotRunning on timeout."""
+        return self._poll(name, lambda s: s.is_paused, "PAUSED", timeout, interval, on_progress, None)
+
+    def _poll(self, name: str, done: Callable[[ConnectorStatus], bool], goal: str, timeout: float,
+              interval: float, on_progress: Callable[[ConnectorStatus], None] | None,
+              failed_again: Callable[[ConnectorStatus], bool] | None) -> ConnectorStatus:
         deadline = time.monotonic() + timeout
         last: tuple[str, ...] | None = None
-        recovering = _restarting(restarted)  # instances (None = connector) seen not FAILED
         while True:
             current = self.status(name)
             shape = _shape(current)
             if shape != last and on_progress is not None:
                 on_progress(current)
             last = shape
-            if current.is_healthy:
+            if done(current):
                 return current
-            if _failed_again(current, recovering):
+            if failed_again is not None and failed_again(current):
                 raise ConnectorNotRunning(self.where, f"{name} failed again after restart "
                                           f"({current.summary()})", current)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise ConnectorNotRunning(self.where, f"{name} not RUNNING after {timeout} s "
+                raise ConnectorNotRunning(self.where, f"{name} not {goal} after {timeout} s "
                                           f"({current.summary()})", current)
             time.sleep(min(interval, remaining))
 
@@ -289,6 +328,16 @@ class ConnectClient:
 
 def _shape(status: ConnectorStatus) -> tuple[str, ...]:
     return (status.state, *(f"{t.id}:{t.state}" for t in status.tasks))
+
+
+def _state_of(task: TaskStatus | None) -> str | None:
+    return task.state if task else None
+
+
+def _only_task(status: ConnectorStatus, task_id: int) -> ConnectorStatus:
+    """The status with the connector instance left out of the early-failure watch (marked RUNNING) and
+    only task `task_id` kept: a task restart restarts nothing else."""
+    return replace(status, state="RUNNING", tasks=[t for t in status.tasks if t.id == task_id])
 
 
 def _restarting(status: ConnectorStatus | None) -> set[int | None]:

@@ -72,11 +72,20 @@ def enrich_graph(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
                                + " No graph.")]
     png = render_png(chart)
     poster = ThreadPoster(deps)
+    suffix = episode_suffix(deps, inc)
     # The enrichment pool's threads do not inherit the caller's context: say the priority again.
     with slack_priority(Priority.ENRICH):
-        poster.reply(inc, CAPTION_KIND, caption(chart) + "\n" + lag_text(lag))
-        poster.upload_once(inc, IMAGE_KIND, f"{inc.id}-graph.png", png, alt_text=alt_text(chart))
+        poster.reply(inc, CAPTION_KIND + suffix, caption(chart) + "\n" + lag_text(lag))
+        poster.upload_once(inc, IMAGE_KIND + suffix, f"{inc.id}-graph{suffix.replace(':', '-')}.png", png,
+                           alt_text=alt_text(chart))
     return []
+
+
+def episode_suffix(deps: Deps, inc: Incident) -> str:
+    """'' for the incident's first episode, ':reopen<n>' after its n-th reopen: each episode gets its own
+    graph (posted once per episode: the kinds and the file name differ, so neither is found as posted)."""
+    reopens = sum(1 for e in deps.store.events(inc.id) if e.kind == "incident_reopened")
+    return f":reopen{reopens}" if reopens else ""
 
 
 def lag_status(settings: Settings, scope: Scope | None = None) -> Enrichment:

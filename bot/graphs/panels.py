@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.pipeline import prometheus_name
+from bot.pipeline import prometheus_name, topic_prefixes
 from bot.scope import Scope
 
 
@@ -44,11 +44,6 @@ def panels_for(scope: Scope, keys: tuple[str, ...] = PANEL_KEYS) -> list[Panel]:
                                       f"dataflow:flink_pending_records{jobs}", ("job_name",)),
     }
     return [builders[key]() for key in keys]
-
-
-def topic_prefixes(topics: tuple[str, ...]) -> list[str]:
-    """Debezium's `topic.prefix` (the `name` label of its metrics) from `<prefix>.<db>.<table>` topics."""
-    return list(dict.fromkeys(t.rsplit(".", 2)[0] for t in topics if t.count(".") >= 2))
 
 
 def _drift_expr(tables: tuple[str, ...]) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.backends import baseline_store, require_connect
 from bot.blocks.common import escape
-from bot.clients.connect import ConnectClient, ConnectorStatus
+from bot.clients.connect import ConnectClient, ConnectorStatus, TaskStatus
 from bot.clients.mysql import connect
 from bot.debezium import TraceDiagnosis, classify_trace
 from bot.errors import ApprovalError, UserInputError
@@ -104,26 +105,81 @@ def _live(ctx: StepContext, qualified: str) -> Any:
         conn.close()
 
 
-# -- restart / resume the connector ------------------------------------------------------------------
+# -- restart / resume / pause the connector, restart one task ----------------------------------------
 def _client(ctx: StepContext) -> ConnectClient:
     return require_connect(ctx.deps.settings)
+
+
+def _url(ctx: StepContext) -> str:
+    return without_userinfo(ctx.deps.settings.connect_url or "")
 
 
 def plan_restart(ctx: StepContext, params: dict[str, str]) -> Plan:
     with _client(ctx) as client:
         status = client.status(params["connector"])
-    url = without_userinfo(ctx.deps.settings.connect_url or "")
     return Plan(f"Restart connector `{status.name}` and its failed tasks",
-                f"POST {url}/connectors/{status.name}/restart?includeTasks=true&onlyFailed=true",
+                f"POST {_url(ctx)}/connectors/{status.name}/restart?includeTasks=true&onlyFailed=true",
                 [f"now: {status.summary()}"], {"connector": status.name})
 
 
 def plan_resume(ctx: StepContext, params: dict[str, str]) -> Plan:
     with _client(ctx) as client:
         status = client.status(params["connector"])
-    return Plan(f"Resume connector `{status.name}`",
-                f"PUT {without_userinfo(ctx.deps.settings.connect_url or '')}/connectors/{status.name}/resume",
+    return Plan(f"Resume connector `{status.name}`", f"PUT {_url(ctx)}/connectors/{status.name}/resume",
                 [f"now: {status.summary()}"], {"connector": status.name})
+
+
+def plan_pause(ctx: StepContext, params: dict[str, str]) -> Plan:
+    """Refused when pausing cannot change anything: at request time and again when it runs (the plan is
+    made again at execution, so a late approval meets the connector as it is then)."""
+    with _client(ctx) as client:
+        status = client.status(params["connector"])
+    if status.state in ("PAUSED", "STOPPED"):
+        raise ApprovalError(f"`{status.name}` is {status.state} already ({status.summary()}): nothing to pause.",
+                            "Run `/dataflow run resume-connector` to start it again.")
+    if status.state == "FAILED":   # Connect leaves a FAILED connector FAILED: the pause would never land
+        raise ApprovalError(f"The connector `{status.name}` itself is FAILED ({status.summary()}): Connect "
+                            "does not pause a failed connector.", "Restart it: `/dataflow run restart-connector`.")
+    return Plan(f"Pause connector `{status.name}`", f"PUT {_url(ctx)}/connectors/{status.name}/pause",
+                [f"now: {status.summary()}", "it stays PAUSED until `resume-connector`"], {"connector": status.name})
+
+
+def plan_restart_task(ctx: StepContext, params: dict[str, str]) -> Plan:
+    with _client(ctx) as client:
+        status = client.status(params["connector"])
+    task = task_to_restart(status, params.get("task", ""))
+    return Plan(f"Restart task {task.id} of connector `{status.name}`",
+                f"POST {_url(ctx)}/connectors/{status.name}/tasks/{task.id}/restart",
+                [f"now: {status.summary()}", f"task {task.id} failed: {classify_trace(task.trace).title}"],
+                {"connector": status.name, "task": task.id}, settled={"task": str(task.id)})
+
+
+def task_to_restart(status: ConnectorStatus, given: str) -> TaskStatus:
+    """The task `task=<n>` names, which must be FAILED; else the only FAILED task."""
+    if given:
+        task = status.task(_task_number(given))
+        if task is None:
+            raise UserInputError(f"`{status.name}` has no task {escape(given)} ({status.summary()}).",
+                                 "Name one of its tasks: `/dataflow run restart-task task=&lt;n&gt;`.")
+        if task.state != "FAILED":
+            raise ApprovalError(f"Task {task.id} of `{status.name}` is {task.state}, not FAILED "
+                                f"({status.summary()}): nothing to restart.")
+        return task
+    failed = status.failed_tasks
+    if len(failed) == 1:
+        return failed[0]
+    if not failed:
+        raise ApprovalError(f"No task of `{status.name}` is FAILED ({status.summary()}): nothing to restart.")
+    ids = ", ".join(str(t.id) for t in failed)
+    raise UserInputError(f"{len(failed)} tasks of `{status.name}` are FAILED (tasks {ids}): say which one.",
+                         "Run `/dataflow run restart-task task=&lt;n&gt;`, or `restart-connector` for all of them.")
+
+
+def _task_number(given: str) -> int:
+    if not given.isdigit() or len(given) > 6:
+        raise UserInputError(f"`task={escape(given[:20])}` is not a task number.",
+                             "Pass the task's id, e.g. `task=0` (`/dataflow run connector-status` lists them).")
+    return int(given)
 
 
 @action("connect.restart", mutating=True, plan=plan_restart)
@@ -131,10 +187,32 @@ def restart_connector(ctx: StepContext, params: dict[str, str], plan: Plan | Non
     assert plan is not None
     name = plan.data["connector"]
     with _client(ctx) as client:
-        failed_on = [d for d in (classify_trace(t.trace) for t in client.status(name).failed_tasks) if d.on_change_event]
+        failed_on = failed_on_change_event(client.status(name).failed_tasks)
         started = client.restart(name, include_tasks=True, only_failed=True)
-        outcome = _wait_running(ctx, client, name, started)
-    return _with_skip_warning(ctx, name, failed_on[0], outcome) if failed_on else outcome
+        outcome = _wait(ctx, name, "RUNNING", "is RUNNING again", lambda progress: client.wait_until_running(
+            name, timeout=RESTART_TIMEOUT_S, on_progress=progress, restarted=started))
+    return _with_skip_warning(ctx, name, failed_on, outcome) if failed_on else outcome
+
+
+@action("connect.restart_task", mutating=True, plan=plan_restart_task)
+def restart_task(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    assert plan is not None
+    name, task_id = plan.data["connector"], int(plan.data["task"])
+    with _client(ctx) as client:
+        before = client.status(name)
+        failed_on = failed_on_change_event([t for t in before.failed_tasks if t.id == task_id])
+        # A task restarted while its connector is PAUSED comes back PAUSED (observed on Connect 3.9.0).
+        state = "PAUSED" if before.state == "PAUSED" else "RUNNING"
+        client.restart_task(name, task_id)
+        outcome = _wait(ctx, name, f"task {task_id} {state}", f"task {task_id} is {state} again",
+                        lambda progress: client.wait_for_task(name, task_id, state, timeout=RESTART_TIMEOUT_S,
+                                                              on_progress=progress))
+    return _with_skip_warning(ctx, name, failed_on, outcome) if failed_on else outcome
+
+
+def failed_on_change_event(failed: list[TaskStatus]) -> TraceDiagnosis | None:
+    """The first of these FAILED tasks that failed on a change event: a restart may resume past it."""
+    return next((d for d in (classify_trace(t.trace) for t in failed) if d.on_change_event), None)
 
 
 def _with_skip_warning(ctx: StepContext, name: str, failure: TraceDiagnosis, outcome: Outcome) -> Outcome:
@@ -150,28 +228,41 @@ def _with_skip_warning(ctx: StepContext, name: str, failure: TraceDiagnosis, out
 @action("connect.resume", mutating=True, plan=plan_resume)
 def resume_connector(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
     assert plan is not None
+    name = plan.data["connector"]
     with _client(ctx) as client:
-        client.resume(plan.data["connector"])
-        return _wait_running(ctx, client, plan.data["connector"], None)
+        client.resume(name)
+        return _wait(ctx, name, "RUNNING", "is RUNNING again", lambda progress: client.wait_until_running(
+            name, timeout=RESTART_TIMEOUT_S, on_progress=progress))
 
 
-def _wait_running(ctx: StepContext, client: ConnectClient, name: str, started: ConnectorStatus | None) -> Outcome:
-    """Wait until RUNNING, editing one thread message to show progress."""
+@action("connect.pause", mutating=True, plan=plan_pause)
+def pause_connector(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
+    assert plan is not None
+    name = plan.data["connector"]
+    with _client(ctx) as client:
+        client.pause(name)
+        return _wait(ctx, name, "PAUSED", "is PAUSED", lambda progress: client.wait_until_paused(
+            name, timeout=RESTART_TIMEOUT_S, on_progress=progress))
+
+
+def _wait(ctx: StepContext, name: str, goal: str, done: str,
+          wait: Callable[[Callable[[ConnectorStatus], None]], ConnectorStatus]) -> Outcome:
+    """Run `wait` (a bounded client wait for `goal`), editing one thread message to show progress."""
     slack, inc = ctx.deps.slack, ctx.incident
     msg = slack.chat_postMessage(channel=inc.channel, thread_ts=inc.root_ts,
-                                 text=f":hourglass_flowing_sand: `{name}`: waiting for RUNNING…")
+                                 text=f":hourglass_flowing_sand: `{name}`: waiting for {goal}…")
 
     def progress(status: ConnectorStatus) -> None:
         slack.chat_update(channel=inc.channel, ts=msg["ts"],
                           text=f":hourglass_flowing_sand: `{name}`: {status.summary()}")
 
     try:
-        final = client.wait_until_running(name, timeout=RESTART_TIMEOUT_S, on_progress=progress, restarted=started)
+        final = wait(progress)
     except Exception as exc:
-        slack.chat_update(channel=inc.channel, ts=msg["ts"], text=f":x: `{name}` did not reach RUNNING")
-        raise ApprovalError(f"`{name}` did not reach RUNNING: {ctx.deps.redactor.text(str(exc))}") from exc
+        slack.chat_update(channel=inc.channel, ts=msg["ts"], text=f":x: `{name}` did not reach {goal}")
+        raise ApprovalError(f"`{name}` did not reach {goal}: {ctx.deps.redactor.text(str(exc))}") from exc
     slack.chat_update(channel=inc.channel, ts=msg["ts"], text=f":white_check_mark: `{name}`: {final.summary()}")
-    return Outcome(True, f":white_check_mark: `{name}` is RUNNING again ({final.summary()})")
+    return Outcome(True, f":white_check_mark: `{name}` {done} ({final.summary()})")
 
 
 # -- the chaos drill ----------------------------------------------------------------------------------

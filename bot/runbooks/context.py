@@ -41,7 +41,7 @@ class StepContext:
         watched = [*(self.deps.lineage.watched_tables() if self.deps is not None else []), *self.scope.tables]
         for arg in self.args:
             key, sep, value = arg.partition("=")
-            if sep and key in ("table", "connector", "job", "column", "service", "pattern"):
+            if sep and key in ("table", "connector", "job", "column", "service", "pattern", "task"):
                 named[key] = value
             elif arg in watched:
                 named["table"] = arg

@@ -47,7 +47,10 @@ def task_configs(name: str, config: dict[str, str], tasks: int) -> list[dict[str
 
 
 def _empty(code: int) -> Response:
-    return Response(status=code)
+    """202/204 without a body: Connect sends no Content-Type with them."""
+    response = Response(status=code)
+    del response.headers["Content-Type"]
+    return response
 
 
 def _flag(name: str) -> bool:

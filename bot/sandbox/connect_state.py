@@ -14,6 +14,11 @@ from typing import Any
 # Called with the connector name when its tasks restart; a returned trace makes them FAILED again.
 HealthCheck = Callable[[str], str | None]
 
+# The trace of a task restarted by an id its connector has no config for, as Connect 3.9.0 (standalone)
+# listed it (first frames): the worker tries to start it anyway, and keeps it FAILED until the connector goes.
+PHANTOM_TRACE = ('java.lang.NullPointerException: Cannot invoke "java.util.Map.size()" because "inputMap" is null\n'
+                 "\tat org.apache.kafka.common.utils.Utils.castToStringObjectMap(Utils.java:1490)\n"
+                 "\tat org.apache.kafka.connect.runtime.Worker.startTask(Worker.java:662)\n")
 STATES = frozenset({"UNASSIGNED", "RUNNING", "PAUSED", "FAILED", "RESTARTING", "STOPPED"})
 
 
@@ -51,6 +56,8 @@ class Connector:
     instance: Instance = field(default_factory=Instance)
     tasks: list[Instance] = field(default_factory=list)
     paused: bool = False
+    # Tasks Connect lists FAILED after a restart of a task id it has no config for (until deleted).
+    phantoms: dict[int, Instance] = field(default_factory=dict)
 
     def settled_state(self) -> str:
         return "PAUSED" if self.paused else "RUNNING"
@@ -58,6 +65,7 @@ class Connector:
 
 def status_json(conn: Connector) -> dict[str, Any]:
     tasks = [{"id": i, **task.to_json(conn.worker_id)} for i, task in enumerate(conn.tasks)]
+    tasks += [{"id": i, **task.to_json(conn.worker_id)} for i, task in sorted(conn.phantoms.items())]
     return {"name": conn.name, "connector": conn.instance.to_json(conn.worker_id),
             "tasks": tasks, "type": conn.type}
 
@@ -174,9 +182,11 @@ class ConnectState:
             if not conn.paused:
                 return  # Connect: resuming a connector that is not paused is a no-op
             conn.paused = False
-            for inst in [conn.instance, *conn.tasks]:
-                if inst.state == "PAUSED":
-                    inst.state = "RUNNING"
+            if conn.instance.state == "PAUSED":
+                conn.instance.state = "RUNNING"
+            # Resumed tasks start for real: a task that cannot start fails then (observed on Connect 3.9.0
+            # for a task restarted while paused), so they go through the restart's health check.
+            self._begin_restart(conn, [t for t in conn.tasks if t.state == "PAUSED"], showing="RUNNING")
 
     def restart(self, name: str, include_tasks: bool, only_failed: bool) -> dict[str, Any] | None:
         """KIP-745 semantics. None for the legacy connector-only restart (HTTP 204)."""
@@ -193,9 +203,16 @@ class ConnectState:
             return status_json(conn)  # shows RESTARTING for the instances being restarted
 
     def restart_task(self, name: str, task_id: int) -> None:
+        """As Connect 3.9.0 answered: an unknown task is a 404, an unknown connector a 500 (the worker tries
+        to start a task it has no config for). The task comes back RUNNING, or PAUSED when the connector is."""
         with self._lock:
-            conn = self.get(name, "Unknown connector: {}")
-            self._begin_restart(conn, [self.task(name, task_id, "Unknown task: {}")])
+            if name not in self._connectors:
+                raise RestError(500, f"Failed to start task {name}-{task_id} since it is not a recognizable "
+                                     "type (source or sink)")
+            conn = self.get(name)
+            if not 0 <= task_id < len(conn.tasks):   # Connect 3.9.0 tries to start it anyway, and lists it
+                conn.phantoms[task_id] = Instance("FAILED", PHANTOM_TRACE)
+            self._begin_restart(conn, [self.task(name, task_id, "Task {} not found")])
 
     def clear(self) -> None:
         """Forget every connector and pending restart (tests reuse one simulator)."""
@@ -210,10 +227,10 @@ class ConnectState:
         for timer in timers:
             timer.cancel()
 
-    def _begin_restart(self, conn: Connector, targets: list[Instance]) -> None:
+    def _begin_restart(self, conn: Connector, targets: list[Instance], showing: str = "RESTARTING") -> None:
         tokens = []
         for inst in targets:
-            inst.state = "RESTARTING"   # Connect keeps the old trace until the instance runs again
+            inst.state = showing   # Connect keeps the old trace until the instance runs again
             inst.generation += 1
             tokens.append((inst, inst.generation))
         if tokens:
@@ -223,7 +240,8 @@ class ConnectState:
             timer.start()
 
     def _settle(self, conn: Connector, tokens: list[tuple[Instance, int]]) -> None:
-        restarted_tasks = any(inst is not conn.instance for inst, _ in tokens)
+        # A task restarted while its connector is paused comes back PAUSED, not started (Connect 3.9.0).
+        restarted_tasks = not conn.paused and any(inst is not conn.instance for inst, _ in tokens)
         # Outside the lock: the demo's health check queries MySQL.
         trace = self._run_health_check(conn.name) if restarted_tasks else None
         with self._lock:

@@ -4,6 +4,7 @@ parse every answer and draw the same conclusions. Nothing here is mocked."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +12,7 @@ from bot.clients.connect import ConnectClient, ConnectorNotRunning
 from bot.clients.flink import FlinkClient
 from bot.config import Settings
 from bot.discovery import discover_connectors, discover_jobs
-from bot.errors import NotFoundError
+from bot.errors import BackendError, NotFoundError
 from tests.contract.targets import PROBE_PASSWORD, PROBE_TRACE, Target
 
 UNKNOWN_JOB = "abcdef0123456789abcdef0123456789"
@@ -63,6 +64,25 @@ def test_connect_client_failed_task_restart_and_fail_again(connect_client: Conne
     assert restarted is not None and [t.state for t in restarted.tasks] == ["RESTARTING"]
     with pytest.raises(ConnectorNotRunning, match="failed again after restart"):
         connect_client.wait_until_running(probe, timeout=15, interval=0.1, restarted=restarted)
+
+
+def test_connect_client_pause_then_one_task_restarted_while_paused(connect_client: ConnectClient, probe: str) -> None:
+    connect_client.pause(probe)
+    paused = connect_client.wait_until_paused(probe, timeout=15, interval=0.1)
+    assert paused.is_paused and [t.state for t in paused.tasks] == ["FAILED"]   # Connect does not pause it
+    connect_client.restart_task(probe, 0)
+    back = connect_client.wait_for_task(probe, 0, "PAUSED", timeout=15, interval=0.1)
+    assert back.is_paused and back.task(0) == replace(paused.tasks[0], state="PAUSED", trace=None)
+    connect_client.resume(probe)
+
+
+def test_connect_client_task_restart_that_fails_again_and_an_unknown_task(
+        connect_client: ConnectClient, probe: str) -> None:
+    connect_client.restart_task(probe, 0)
+    with pytest.raises(ConnectorNotRunning):     # "failed again", or still FAILED when the wait gives up
+        connect_client.wait_for_task(probe, 0, "RUNNING", timeout=5, interval=0.1)
+    with pytest.raises(BackendError, match=f"HTTP 404: Task {probe}-5 not found"):
+        connect_client.restart_task(probe, 5)   # on the probe: it leaves a phantom task (see the REST contract)
 
 
 def test_capture_configs_and_discovery_never_hold_the_password(

@@ -147,3 +147,56 @@ def test_unknown_path_answers_404_without_content_type(connect: httpx.Client) ->
     assert response.status_code == 404
     assert "content-type" not in response.headers          # difference 9
     assert response.json() == {"error_code": 404, "message": "HTTP 404 Not Found"}
+
+
+def connector_state(connect: httpx.Client, name: str) -> str:
+    return str(connect.get(f"/connectors/{name}/status").json()["connector"]["state"])
+
+
+def wait_states(connect: httpx.Client, name: str, connector: str, tasks: list[str], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while (connector_state(connect, name), task_states(connect, name)) != (connector, tasks):
+        assert time.monotonic() < deadline, (connector_state(connect, name), task_states(connect, name))
+        time.sleep(0.1)
+
+
+def assert_empty(response: httpx.Response, code: int) -> None:
+    assert response.status_code == code, response.text
+    assert response.content == b"" and "content-type" not in response.headers
+
+
+def test_pause_answers_202_and_leaves_a_failed_task_failed_then_a_task_restart_comes_back_paused(
+        connect: httpx.Client, probe: str) -> None:
+    assert_empty(connect.put(f"/connectors/{probe}/pause"), 202)
+    wait_states(connect, probe, "PAUSED", ["FAILED"])
+    assert_empty(connect.put(f"/connectors/{probe}/pause"), 202)        # pausing again: accepted, a no-op
+    # One task restarted while its connector is paused: it comes back PAUSED, its trace gone.
+    assert_empty(connect.post(f"/connectors/{probe}/tasks/0/restart"), 204)
+    wait_states(connect, probe, "PAUSED", ["PAUSED"])
+    assert "trace" not in connect.get(f"/connectors/{probe}/tasks/0/status").json()
+    # Resumed, the task starts for real, and fails as it did (its folder still does not exist).
+    assert_empty(connect.put(f"/connectors/{probe}/resume"), 202)
+    wait_states(connect, probe, "RUNNING", ["FAILED"])
+
+
+def test_a_task_restart_of_a_running_connector_fails_the_task_again(connect: httpx.Client, probe: str) -> None:
+    assert_empty(connect.post(f"/connectors/{probe}/tasks/0/restart"), 204)
+    wait_states(connect, probe, "RUNNING", ["FAILED"])
+    task = connect.get(f"/connectors/{probe}/tasks/0/status").json()
+    assert first_line(task["trace"]) == first_line(PROBE_TRACE)
+
+
+def test_restart_of_an_unknown_task_is_404_but_leaves_a_failed_phantom_task(connect: httpx.Client,
+                                                                          probe: str) -> None:
+    """Observed on Connect 3.9.0 (standalone): the worker tries to start the task it has no config for,
+    answers 404, and the status lists that task FAILED until the connector is deleted. Never on the CDC
+    connector: the bot only restarts a task its status lists."""
+    unknown_task = connect.post(f"/connectors/{probe}/tasks/5/restart")
+    assert unknown_task.status_code == 404 and unknown_task.headers["content-type"] == "application/json"
+    assert unknown_task.json() == {"error_code": 404, "message": f"Task {probe}-5 not found"}
+    phantom = connect.get(f"/connectors/{probe}/status").json()["tasks"][-1]
+    assert (phantom["id"], phantom["state"]) == (5, "FAILED") and "NullPointerException" in phantom["trace"]
+    unknown_connector = connect.post("/connectors/nosuch/tasks/0/restart")
+    assert unknown_connector.status_code == 500
+    assert unknown_connector.json() == {"error_code": 500, "message": "Failed to start task nosuch-0 since it is "
+                                                                      "not a recognizable type (source or sink)"}

@@ -253,5 +253,26 @@ def test_lag_alerts_read_the_recorded_series_the_exporter_config_feeds() -> None
     lag_alerts = {r["alert"]: r for r in alert_rules() if r["alert"] in {"DebeziumLagHigh", "FlinkConsumerLagHigh"}}
     assert set(lag_alerts) == {"DebeziumLagHigh", "FlinkConsumerLagHigh"}
     for rule in lag_alerts.values():
-        assert rule["expr"].startswith("dataflow:"), rule["alert"]
+        assert re.match(r"^(label_replace\()?dataflow:", rule["expr"]), rule["alert"]
         assert rule["annotations"]["runbook"] == "lag" and rule["annotations"]["runbook_url"] == "docs/runbook.md#lag"
+
+
+def test_debezium_lag_alert_lands_on_the_connectors_pipeline() -> None:
+    """The labels promtool checks DebeziumLagHigh fires with (its `name` is a topic.prefix, not a
+    connector) put the alert in the same incident as a ConnectorTaskFailed of the pipeline's connector."""
+    from bot.incidents.payload import correlation_key
+    from bot.pipeline import load_lineage
+
+    cases = yaml.safe_load(RULES_TEST.read_text())["tests"]
+    fired = [a["exp_labels"] for c in cases for t in c.get("alert_rule_test", [])
+             if t["alertname"] == "DebeziumLagHigh" for a in t.get("exp_alerts", [])]
+    assert fired, "no promtool case where DebeziumLagHigh fires"
+    lineage = load_lineage(ROOT / "config" / "pipelines.yml")
+    connector_alert = {"alertname": "ConnectorTaskFailed", "connector": "mysql-oltp-orders"}
+    for labels in fired:
+        assert "connector" not in labels and labels["topic_prefix"] == labels["name"] == "dbserver1"
+        lag = correlation_key(lineage, {"alertname": "DebeziumLagHigh", **labels}, '{}:{alertname="DebeziumLagHigh"}')
+        assert lag == correlation_key(lineage, connector_alert, "{}:other") == ("pipeline:orders", "orders")
+    # Without the relabel, the alert would have opened an incident of its own.
+    bare = {k: v for k, v in fired[0].items() if k != "topic_prefix"}
+    assert correlation_key(lineage, bare, "{}:g")[1] is None

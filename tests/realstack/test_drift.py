@@ -18,6 +18,9 @@ from bot.sandbox.real_stack import DRIFT_COLUMN, RealStack
 pytestmark = pytest.mark.realstack
 
 
+@pytest.mark.covers_step("schema-drift", "rollback-schema")
+@pytest.mark.covers_step("schema-drift", "check-flink")
+@pytest.mark.covers_step("schema-drift", "validate-data")
 def test_the_seed_drift_on_the_real_pipeline(real: RealStack, tmp_path: Path) -> None:
     drill = RealDrill(real, Console(file=io.StringIO()))
     root_ts = drill.run()

@@ -222,6 +222,7 @@ def restore_flink_job(real: RealStack) -> Iterator[None]:
 
 
 # -- 1. a DDL Debezium's parser rejects -------------------------------------------------------------------
+@pytest.mark.covers_step("connector-failed", "restart-connector")
 def test_ddl_parse_failure_is_diagnosed_redacted_and_restart_refused_until_the_cause_is_gone(
         real: RealStack, restore_connector: None) -> None:
     planted = "S3cr3t-" + secrets.token_hex(8)
@@ -299,6 +300,7 @@ def test_auth_failure_is_classified_and_no_password_reaches_slack(real: RealStac
 
 
 # -- 3. Flink runs out of restarts ----------------------------------------------------------------------
+@pytest.mark.covers_step("flink-restarting", "check-flink")
 def test_flink_restarts_exhausted_shows_the_task_failure_and_check_flink_says_not_healthy(
         real: RealStack, restore_flink_job: None) -> None:
     stack_cli("job", "submit", "--replace", "--restart-attempts", "2", "--restart-delay-ms", "1000")

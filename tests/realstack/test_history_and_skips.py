@@ -84,6 +84,7 @@ def write_one_row_debezium_cannot_decode(real: RealStack) -> int:
 
 
 @pytest.mark.usefixtures("restore_connector", "no_skip_column")
+@pytest.mark.covers_step("schema-drift", "validate-data")
 def test_running_again_after_a_row_mismatch_skipped_the_row_and_is_never_called_clean(real: RealStack) -> None:
     real.stop_traffic()   # exactly one bad row: each restart skips one, the next one fails it again
     ensure_streaming(real)
@@ -224,6 +225,7 @@ def _remove_probe(env: dict[str, str], probe: Probe) -> None:
     probe.history.unlink(missing_ok=True)
 
 
+@pytest.mark.covers_step("connector-failed", "restart-connector")
 def test_a_missing_schema_history_is_diagnosed_and_restart_refused_until_it_is_rebuilt(
         history_probe: Probe, real: RealStack) -> None:   # the probe first: the bot then discovers it
     probe = history_probe
