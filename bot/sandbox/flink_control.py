@@ -84,12 +84,14 @@ class JobControl:
         jid = self.sim.add_job(name, state="RUNNING" if restored is not None or not path else "FAILED")
         if path and restored is None:
             return None
-        if restored is not None:
-            with self.sim._lock:
-                job = self.sim._jobs[jid]
-                job.restored = {"id": restored.id, "restore_timestamp": self.sim._now_ms(),
-                                "is_savepoint": restored.savepoint, "external_path": path}
+        with self.sim._lock:
+            job, now = self.sim._jobs[jid], self.sim._now_ms()
+            if restored is not None:
+                job.restored = {"id": restored.id, "restore_timestamp": now, "is_savepoint": restored.savepoint,
+                                "external_path": path}
                 job.restored_count = 1
+            # The job checkpoints at once, its ids going on from the restored one (as Flink's do).
+            job.checkpoints.insert(0, SimCheckpoint((restored.id if restored else 0) + 1, "COMPLETED", now - 20, now, 204))
         return jid
 
     def _checkpoint_at(self, path: str) -> SimCheckpoint | None:
