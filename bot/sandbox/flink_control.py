@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, abort, request
@@ -116,12 +117,21 @@ def register_control(app: Flask, control: JobControl) -> None:
                   "entry": [{"name": j.entry_class, "description": None}]} for j in control.jars.values()]
         return _json({"address": sim.url, "files": files})
 
+    @app.post("/jars/upload")
+    def upload() -> Response:
+        """Multipart, field `jarfile`; the answer names the stored file, whose name is the jar's id."""
+        sent = request.files.get("jarfile")
+        if sent is None or not (sent.filename or "").endswith(".jar"):
+            return error_response(400, f"{_HANDLER}: Only Jar files are allowed.{stack_trace(_FRAME)}")
+        jar_id = control.upload_jar(Path(sent.filename or "").name)
+        return _json({"filename": f"/opt/flink/web-upload/flink-web-upload/{jar_id}", "status": "success"})
+
     @app.post("/jars/<jar_id>/run")
     def run_jar(jar_id: str) -> Response:
         jar = control.jars.get(jar_id)
         if jar is None:   # Flink: 500, an "Internal server error." entry and the server-side exception
             return error_response(500, "Internal server error.", f"<Exception on server side:\n{_HANDLER}: Jar file "
-                                  f"/flink-web-upload/{jar_id} does not exist{stack_trace(_FRAME)}\nEnd of exception on "
+                                  f"/opt/flink/web-upload/flink-web-upload/{jar_id} does not exist{stack_trace(_FRAME)}\nEnd of exception on "
                                   "server side>")
         jid = control.run(jar, request.get_json(silent=True) or {})
         if jid is None:
