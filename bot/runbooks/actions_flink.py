@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
 
 from bot.blocks.common import escape
 from bot.clients.flink import JOB_ID
 from bot.clients.flink_control import FlinkControl, JarFile, JobState, poll_until
 from bot.errors import ApprovalError, ConfigError
-from bot.models import TimelineEvent
+from bot.models import Incident, TimelineEvent
 from bot.pipeline import FlinkSubmission
 from bot.runbooks.actions import Outcome, Plan, action
 from bot.runbooks.context import StepContext
 from bot.urls import without_userinfo
-
-if TYPE_CHECKING:
-    from bot.models import Incident
 
 SAVEPOINT_TIMEOUT_S = 120.0
 STATE_TIMEOUT_S = 90.0
