@@ -55,22 +55,8 @@ def test_stop_with_savepoint_then_run_the_jar_from_it(target: Target, flink: htt
     location = done["operation"]["location"]
     assert set(done["operation"]) == {"location"} and location.startswith("file:") and "/savepoint-" in location
     wait(lambda: json_of(flink.get(f"/jobs/{job_id}"))["state"], lambda s: s == "FINISHED", "the job FINISHED")  # type: ignore[index]
-    latest = json_of(flink.get(f"/jobs/{job_id}/checkpoints"))["latest"]  # type: ignore[index]
-    savepoint = latest["savepoint"]
-    assert (savepoint["is_savepoint"], savepoint["checkpoint_type"], savepoint["savepointFormat"],
-            savepoint["external_path"], savepoint["discarded"]) == (True, "SYNC_SAVEPOINT", "CANONICAL", location, False)
-    assert latest["completed"]["is_savepoint"] is False and latest["completed"]["discarded"] is True
 
-    # A stop of a job that ended is accepted (202); its trigger fails.
-    again = stop(flink, job_id)
-    failed = wait(lambda: savepoint_status(flink, job_id, again), lambda b: b["status"]["id"] == "COMPLETED",
-                  "the failing trigger")
-    assert set(failed["operation"]) == {"failure-cause"}
-    assert set(failed["operation"]["failure-cause"]) >= {"class", "stack-trace"}
-    assert one_error(flink.patch(f"/jobs/{job_id}", params={"mode": "cancel"}), 409).startswith(
-        "org.apache.flink.runtime.rest.handler.RestHandlerException: Job cancellation failed because the job has "
-        "already reached another terminal state (FINISHED).")
-
+    # Resubmitted at once (the suite's later tests need a RUNNING job), then the details are checked.
     run = json_of(flink.post(f"/jars/{jar}/run", json={"entryClass": ENTRY_CLASS, "programArgsList": target.job_args,
                                                        "parallelism": 1, "savepointPath": location,
                                                        "allowNonRestoredState": False}))
@@ -81,6 +67,24 @@ def test_stop_with_savepoint_then_run_the_jar_from_it(target: Target, flink: htt
                     lambda r: r is not None, "latest.restored of the new job")
     assert set(restored) == {"id", "restore_timestamp", "is_savepoint", "external_path"}
     assert (restored["is_savepoint"], restored["external_path"]) == (True, location)
+
+    # The stopped job's statistics show the savepoint a moment after the job is FINISHED (seen: null at first).
+    latest = wait(lambda: json_of(flink.get(f"/jobs/{job_id}/checkpoints"))["latest"],  # type: ignore[index]
+                  lambda la: la["savepoint"] is not None, "latest.savepoint of the stopped job")
+    savepoint = latest["savepoint"]
+    assert (savepoint["is_savepoint"], savepoint["checkpoint_type"], savepoint["savepointFormat"],
+            savepoint["external_path"], savepoint["discarded"]) == (True, "SYNC_SAVEPOINT", "CANONICAL", location, False)
+    assert latest["completed"]["is_savepoint"] is False and latest["completed"]["discarded"] is True
+
+    # A stop of a job that ended is accepted (202); its trigger fails. A cancel of it is a 409.
+    again = stop(flink, job_id)
+    failed = wait(lambda: savepoint_status(flink, job_id, again), lambda b: b["status"]["id"] == "COMPLETED",
+                  "the failing trigger")
+    assert set(failed["operation"]) == {"failure-cause"}
+    assert set(failed["operation"]["failure-cause"]) >= {"class", "stack-trace"}
+    assert one_error(flink.patch(f"/jobs/{job_id}", params={"mode": "cancel"}), 409).startswith(
+        "org.apache.flink.runtime.rest.handler.RestHandlerException: Job cancellation failed because the job has "
+        "already reached another terminal state (FINISHED).")
 
 
 def test_run_of_an_unknown_jar_is_500(flink: httpx.Client) -> None:
