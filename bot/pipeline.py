@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
 
@@ -14,6 +14,21 @@ _QUALIFIED = re.compile(r"^[A-Za-z0-9_$]{1,64}\.[A-Za-z0-9_$]{1,64}$")
 _PROMETHEUS_UNSAFE = re.compile(r"[^A-Za-z0-9_:]")
 # Without PIPELINE_FILE set, this file is read when it exists; its absence is not an error.
 DEFAULT_PIPELINE_FILE = Path("config/pipelines.yml")
+
+
+class FlinkSubmission(BaseModel):
+    """How a Flink job is submitted (POST /jars/<id>/run), so the bot can resubmit it from a savepoint or
+    checkpoint: the jar as uploaded to the JobManager (found by file name in GET /jars), its entry class,
+    program arguments and parallelism (None: the cluster's default), and where its savepoints go."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jar: str = Field(pattern=r"^[^/\\]{1,200}\.jar$")
+    entry_class: str = Field(pattern=r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$", max_length=300)
+    program_args: list[str] = Field(default_factory=list)
+    parallelism: int | None = Field(default=None, ge=1, le=32768)
+    # Where stop-with-savepoint writes (targetDirectory); None: the cluster's execution.checkpointing.savepoint-dir.
+    savepoint_dir: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class Pipeline(BaseModel):
@@ -28,6 +43,15 @@ class Pipeline(BaseModel):
     flink_jobs: list[str] = Field(default_factory=list)
     log_services: list[str] = Field(default_factory=lambda: ["connect"])
     validation_queries: list[str] = Field(default_factory=list)
+    # Flink job name -> how to resubmit it (the flink-restarting runbook's restart step needs it).
+    flink_submit: dict[str, FlinkSubmission] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _submissions_name_jobs(self) -> Pipeline:
+        unknown = sorted(set(self.flink_submit) - set(self.flink_jobs))
+        if unknown:
+            raise ValueError(f"flink_submit names {unknown}, which are not in flink_jobs {self.flink_jobs}")
+        return self
 
     @field_validator("tables")
     @classmethod
@@ -66,6 +90,10 @@ class Lineage(BaseModel):
 
     def for_table(self, table: str) -> Pipeline | None:
         return next((p for p in self.pipelines if table in p.tables), None)
+
+    def submission_for(self, job: str) -> FlinkSubmission | None:
+        """How the Flink job of this name is submitted, when a pipeline says."""
+        return next((p.flink_submit[job] for p in self.pipelines if job in p.flink_submit), None)
 
     def watched_tables(self) -> list[str]:
         return sorted({t for p in self.pipelines for t in p.tables})

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+import yaml
+
 from bot.clients.connect_models import ConnectorInfo, ExpandedConnectors
 from bot.discovery import ConnectorCapture, Discovery, FlinkJob, Note
+from bot.errors import ConfigError
 from bot.pipeline import Lineage, Pipeline, load_lineage, prometheus_name
 from bot.scope import Scope, label_table, resolve_scope
 
@@ -132,3 +136,23 @@ def test_status_shows_what_was_discovered() -> None:
     assert "oltp-orders-cdc: captures oltp.orders -&gt; topics dbserver1.&lt;db&gt;.&lt;table&gt;" in item.text
     assert "Flink: the job list could not be discovered" in item.text
     assert discovery_items(Discovery()) == []
+
+
+def test_a_flink_submission_names_a_job_of_its_pipeline_and_a_jar(tmp_path: Path) -> None:
+    spec = {"jar": "job.jar", "entry_class": "com.example.Job", "program_args": ["--a", "1"]}
+    ok = {"name": "p", "tables": ["db.t"], "flink_jobs": ["j"], "flink_submit": {"j": spec}}
+    submission = Lineage.model_validate({"pipelines": [ok]}).submission_for("j")
+    assert submission is not None and (submission.jar, submission.parallelism, submission.savepoint_dir) == (
+        "job.jar", None, None)
+    assert Lineage.model_validate({"pipelines": [ok]}).submission_for("other") is None
+    bad = [({**ok, "flink_submit": {"k": spec}}, "flink_submit names ['k'], which are not in flink_jobs"),
+           ({**ok, "flink_submit": {"j": {**spec, "jar": "../x.jar"}}}, "flink_submit.j.jar"),
+           ({**ok, "flink_submit": {"j": {**spec, "entry_class": "a b"}}}, "flink_submit.j.entry_class"),
+           ({**ok, "flink_submit": {"j": {**spec, "parallelism": 0}}}, "flink_submit.j.parallelism"),
+           ({**ok, "flink_submit": {"j": {**spec, "args": []}}}, "flink_submit.j.args")]
+    for pipeline, said in bad:
+        path = tmp_path / "pipelines.yml"
+        path.write_text(yaml.safe_dump({"pipelines": [pipeline]}))
+        with pytest.raises(ConfigError) as caught:
+            load_lineage(path)
+        assert said in str(caught.value), caught.value

@@ -6,7 +6,7 @@ Branches on status codes and field names, never on message texts. The parsing is
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -47,7 +47,7 @@ class FlinkClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> FlinkClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -107,11 +107,18 @@ class FlinkClient:
     def _get(self, path: str, params: dict[str, str] | None = None, not_found: str | None = None,
              optional: bool = False) -> Any:
         """GET and decode JSON. A 404 is NotFoundError(not_found) when given, None when `optional`."""
+        return self._request("GET", path, params=params, not_found=not_found, optional=optional)
+
+    def _request(self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None,
+                 not_found: str | None = None, optional: bool = False, timeout: float | None = None) -> Any:
+        """One call through the Flink breaker; transport failures are BackendError, 4xx/5xx too (decode)."""
         try:
             with breaker_for("Flink", self.where).call():
-                resp = self._http.get(path, params=params)
+                resp = self._http.request(method, path, params=params, json=body,
+                                          timeout=timeout if timeout is not None else self._timeout)
         except httpx.TimeoutException:
-            raise BackendError("Flink", self.where, f"timed out after {self._timeout} s") from None
+            took = timeout if timeout is not None else self._timeout
+            raise BackendError("Flink", self.where, f"timed out after {took} s") from None
         except httpx.HTTPError as exc:
             raise BackendError("Flink", self.where, transport_reason(exc)) from None
         if resp.status_code == 404 and optional:

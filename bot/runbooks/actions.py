@@ -58,5 +58,5 @@ def action(name: str, mutating: bool = False, plan: Planner | None = None) -> Ca
 
 def load_all() -> None:
     """Import the modules that register actions (kept apart so each stays small)."""
-    for module in ("bot.runbooks.actions_read", "bot.runbooks.actions_mutate"):
+    for module in ("bot.runbooks.actions_read", "bot.runbooks.actions_mutate", "bot.runbooks.actions_flink"):
         importlib.import_module(module)

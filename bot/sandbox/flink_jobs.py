@@ -46,6 +46,8 @@ class SimCheckpoint:
     ack_timestamp: int
     state_size: int
     failure_message: str | None = None
+    savepoint: bool = False          # a (stop-with-)savepoint: never discarded by newer checkpoints
+    path: str | None = None          # external path when not the default chk-<id> one
 
 
 @dataclass
@@ -208,18 +210,24 @@ def metric_values(job: SimJob, now_ms: int, legacy: bool) -> dict[str, str]:
 
 def checkpoints(job: SimJob) -> dict[str, Any]:
     """CheckpointingStatistics: counts, summary, latest{completed,savepoint,failed,restored}, history
-    (the newest 10). A job without checkpoints answers 200 with zeros and "NaN" percentiles."""
+    (the newest 10). A job without checkpoints answers 200 with zeros and "NaN" percentiles. As in Flink
+    2.3.0: `latest.completed` is the newest checkpoint that is not a savepoint, and a checkpoint older than
+    the newest completed checkpoint or savepoint is `discarded` (so after a stop-with-savepoint the last
+    checkpoint is)."""
     newest_done = next((c.id for c in job.checkpoints if c.status == "COMPLETED"), None)
-    stats = [_checkpoint_stats(c, discarded=c.id != newest_done) for c in job.checkpoints]
+    stats = [_checkpoint_stats(c, discarded=c.id != newest_done and not c.savepoint) for c in job.checkpoints]
     completed = [s for s in stats if s["status"] == "COMPLETED"]
     failed = [s for s in stats if s["status"] == "FAILED"]
+    checkpoints_only = [s for s in completed if not s["is_savepoint"]]
+    savepoints = [s for s in completed if s["is_savepoint"]]
     return {
         "counts": {"restored": job.restored_count, "total": len(stats), "in_progress": 0,
                    "completed": len(completed), "failed": len(failed)},
         "summary": {key: _summary([s[key] for s in completed], nan=key != "alignment_buffered")
                     for key in ("checkpointed_size", "state_size", "end_to_end_duration",
                                 "alignment_buffered", "processed_data", "persisted_data")},
-        "latest": {"completed": completed[0] if completed else None, "savepoint": None,
+        "latest": {"completed": checkpoints_only[0] if checkpoints_only else None,
+                   "savepoint": savepoints[0] if savepoints else None,
                    "failed": failed[0] if failed else None, "restored": job.restored},
         "history": stats[:CHECKPOINT_HISTORY_SIZE],
     }
@@ -230,18 +238,18 @@ def _duration(c: SimCheckpoint) -> int:
 
 
 def _external_path(c: SimCheckpoint) -> str:
-    return f"file:/flink/checkpoints/chk-{c.id}"
+    return c.path or f"file:/flink/checkpoints/chk-{c.id}"
 
 
 def _checkpoint_stats(c: SimCheckpoint, discarded: bool = False) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "className": "completed" if c.status == "COMPLETED" else "failed",   # `@class` before Flink 1.15
-        "id": c.id, "status": c.status, "is_savepoint": False, "savepointFormat": None,
+        "id": c.id, "status": c.status, "is_savepoint": c.savepoint, "savepointFormat": "CANONICAL" if c.savepoint else None,
         "trigger_timestamp": c.trigger_timestamp, "latest_ack_timestamp": c.ack_timestamp,
         "checkpointed_size": c.state_size, "state_size": c.state_size,
         "end_to_end_duration": _duration(c), "alignment_buffered": 0, "processed_data": 0,
         "persisted_data": 0, "num_subtasks": 1, "num_acknowledged_subtasks": 1,
-        "checkpoint_type": "CHECKPOINT", "tasks": {},
+        "checkpoint_type": "SYNC_SAVEPOINT" if c.savepoint else "CHECKPOINT", "tasks": {},
     }
     if c.status == "COMPLETED":
         stats.update(external_path=_external_path(c), discarded=discarded)

@@ -83,16 +83,6 @@ def register(app: Flask, sim: FlinkSimulator) -> None:
     def job_details(jid: str) -> Response:
         return _json(shapes.details(sim._job_for_request(jid), sim._now_ms()))
 
-    @app.patch("/jobs/<jid>")
-    def job_terminate(jid: str) -> Response:
-        job = sim._job_for_request(jid)
-        mode = request.args.get("mode", "cancel")
-        if mode not in ("cancel", "stop"):
-            abort(bad_request(f'Cannot resolve query parameter (mode) from value "{mode}".'))
-        if job.state not in TERMINAL_STATES:
-            sim.set_state(job.jid, "CANCELED")
-        return _json({}, status=202)
-
     @app.get("/jobs/<jid>/exceptions")
     def job_exceptions(jid: str) -> Response:
         job = sim._job_for_request(jid)

@@ -24,6 +24,7 @@ from flask import Flask, Response, abort, request
 
 from bot.sandbox import flink_jobs as flink_shapes
 from bot.sandbox.faults import FaultPlan
+from bot.sandbox.flink_control import JobControl, register_control
 from bot.sandbox.flink_jobs import JOB_STATES, TERMINAL_STATES, MetricCache, SimCheckpoint, SimJob
 from bot.sandbox.flink_routes import check_job_id, error_response, register, stack_trace
 from bot.sandbox.server import BackgroundServer, SandboxService
@@ -57,6 +58,7 @@ class FlinkSimulator(SandboxService):
         self._metrics = MetricCache(metrics_update_interval)
         self._faults = FaultPlan()
         self._lock = threading.RLock()
+        self.control = JobControl(self)    # jars, runs, stop-with-savepoint, cancel
         self.app = _build_app(self)
         self._server = BackgroundServer(self.app, port=port)
 
@@ -128,6 +130,7 @@ class FlinkSimulator(SandboxService):
             self._faults.clear()
             self.health_check = None
             self.requests.clear()
+            self.control.clear()
 
     # -- fault injection ---------------------------------------------------------------------------
     def inject(self, status: int, body: Any = None, content_type: str = "application/json",
@@ -222,6 +225,7 @@ def _build_app(sim: FlinkSimulator) -> Flask:
     app.wsgi_app = _StripV1(app.wsgi_app)  # type: ignore[method-assign]
     app.before_request(sim._before_request)
     register(app, sim)
+    register_control(app, sim.control)
     return app
 
 

@@ -147,7 +147,7 @@ class RealStack:
         pipelines = self.workdir / "pipelines.yml"
         pipelines.write_text(yaml.safe_dump({"pipelines": [{
             "name": "orders", "tables": [self.table], "connectors": [self.connector], "topics": [self.topic],
-            "flink_jobs": [self.job], "log_services": [],
+            "flink_jobs": [self.job], "log_services": [], "flink_submit": self.flink_submit(),
             "validation_queries": [f"SELECT COUNT(*) AS orders, MAX(id) AS last_id FROM {db}.{table}"]}]}))
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
         env.update(SLACK_BOT_TOKEN=self.slack.bot_token, SLACK_SIGNING_SECRET=self.secret,
@@ -160,6 +160,14 @@ class RealStack:
                    DRIFT_WATCH_INTERVAL_SECONDS="5", FLINK_STABLE_SECONDS="20")
         env.pop("DOCKER_HOST", None)
         return env
+
+    def flink_submit(self) -> dict[str, dict[str, object]]:
+        """How the stack submitted its Flink job (stack.json), for the restart step; none from an older stack."""
+        if "FLINK_JOB_JAR" not in self.env:
+            return {}
+        return {self.job: {"jar": self.env["FLINK_JOB_JAR"], "entry_class": self.env["FLINK_JOB_ENTRY_CLASS"],
+                           "program_args": json.loads(self.env["FLINK_JOB_PROGRAM_ARGS"]),
+                           "parallelism": int(self.env.get("FLINK_JOB_PARALLELISM") or 1)}}
 
     def start(self) -> RealStack:
         self.preflight()

@@ -147,6 +147,8 @@ class SandboxStack:
                                                "database.password": secrets.token_hex(8), "tasks.max": "1"})
         self.flink.add_job(JOB)
         self.flink.complete_checkpoint(self.flink.job(JOB).jid)
+        # As the stacks submit it (POST /jars/upload): the flink-restarting runbook's restart finds it in /jars.
+        self.flink.control.upload_jar("cdc-orders-job.jar")
         self.docker.add_container("dataflow-connect-1", "connect")
         self.docker.add_container("dataflow-flink-jobmanager-1", "flink-jobmanager")
         self.world = PipelineWorld(self.mysql_url, TABLE, CONNECTOR, JOB, set(columns), self.connect, self.flink,

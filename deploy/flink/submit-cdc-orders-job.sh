@@ -2,6 +2,8 @@
 # One-shot (service `flink-job-init`): submit the Flink job cdc-orders-enrich to the session cluster
 # with the arguments `scripts/stack/stack.py job submit` gives it on the local stack, unless a job of
 # that name is already live, so `docker compose up` can be re-run safely. Then waits until it RUNS.
+# Over REST, as the local stack does: POST /jars/upload (the jar stays in /jars, where the bot's restart
+# step finds it by name) and POST /jars/<id>/run. wget, not curl: the Flink image has wget.
 #
 #   --topic    <topic.prefix>.<table.include.list> of the connector config (deploy/connect/mysql-oltp-orders.json)
 #   --columns  the column names of the table's contract (schemas/oltp/orders.yml), in order
@@ -17,6 +19,9 @@ FLINK_JOB_NAME="${FLINK_JOB_NAME:-cdc-orders-enrich}"
 KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:?set KAFKA_BOOTSTRAP_SERVERS}"
 FLINK_RESTART_ATTEMPTS="${FLINK_RESTART_ATTEMPTS:-1000000}"
 FLINK_RESTART_DELAY_MS="${FLINK_RESTART_DELAY_MS:-5000}"
+FLINK_CHECKPOINT_INTERVAL_MS="${FLINK_CHECKPOINT_INTERVAL_MS:-5000}"
+FLINK_REST_URL="${FLINK_REST_URL:-http://flink-jobmanager:8081}"
+ENTRY_CLASS=com.dataflow.flink.CdcOrdersEnrichJob
 WAIT_SECONDS="${WAIT_SECONDS:-180}"
 FLINK="${FLINK_HOME:-/opt/flink}/bin/flink"
 
@@ -42,9 +47,30 @@ if live ""; then
   exit 0
 fi
 log "starting ${FLINK_JOB_NAME}: topic ${topic} on ${KAFKA_BOOTSTRAP_SERVERS}, columns ${columns}"
-"$FLINK" run -d "$JOB_JAR" \
-  --job-name "$FLINK_JOB_NAME" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" --topic "$topic" \
-  --columns "$columns" --restart-attempts "$FLINK_RESTART_ATTEMPTS" --restart-delay-ms "$FLINK_RESTART_DELAY_MS"
+
+# POST /jars/upload: multipart, field "jarfile" (wget sends a prepared body).
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+boundary="dataflow$(date +%s%N)"
+{
+  printf -- '--%s\r\nContent-Disposition: form-data; name="jarfile"; filename="%s"\r\n' "$boundary" "$(basename "$JOB_JAR")"
+  printf 'Content-Type: application/x-java-archive\r\n\r\n'
+  cat "$JOB_JAR"
+  printf -- '\r\n--%s--\r\n' "$boundary"
+} > "$work/upload"
+wget -q -O "$work/uploaded.json" --header "Content-Type: multipart/form-data; boundary=$boundary" \
+  --post-file "$work/upload" "$FLINK_REST_URL/jars/upload"
+jar_id="$(sed -n 's/.*"filename": *"\([^"]*\)".*/\1/p' "$work/uploaded.json")"; jar_id="${jar_id##*/}"
+[ -n "$jar_id" ] || { log "jar upload answered: $(cat "$work/uploaded.json")" >&2; exit 1; }
+
+args=(--job-name "$FLINK_JOB_NAME" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" --topic "$topic" --columns "$columns"
+      --restart-attempts "$FLINK_RESTART_ATTEMPTS" --restart-delay-ms "$FLINK_RESTART_DELAY_MS"
+      --checkpoint-interval-ms "$FLINK_CHECKPOINT_INTERVAL_MS")
+json_args="$(printf '"%s",' "${args[@]}")"
+wget -q -O "$work/run.json" --header "Content-Type: application/json" \
+  --post-data "{\"entryClass\":\"$ENTRY_CLASS\",\"parallelism\":1,\"programArgsList\":[${json_args%,}]}" \
+  "$FLINK_REST_URL/jars/$jar_id/run"
+log "submitted: $(cat "$work/run.json")"
 
 waited=0
 until live "RUNNING)" >/dev/null; do

@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter
 
 from bot.clients import connect_models as cm
+from bot.clients import flink_control as fc
 from bot.clients import flink_models as fm
 from bot.clients.connect import parse_status
 from bot.clients.flink_parse import (
@@ -34,6 +35,8 @@ FLINK: dict[str, Any] = {
     "config": fm.DashboardConfig, "exceptions_": fm.JobExceptions, "job_": fm.JobDetails,
     "jobconfig_": fm.JobConfig, "jobs_overview": fm.JobsOverview, "jobs": fm.JobIds, "metrics_": fm.METRICS,
     "overview": fm.ClusterOverview,
+    "control_checkpoints_": fm.CheckpointingStatistics, "control_jars": fc.JarList, "control_run": fc.JarRunResponse,
+    "control_savepoint_": fc.SavepointStatus, "control_stop": fc.TriggerResponse,
 }
 CONNECT: dict[str, Any] = {
     "connector_plugins": cm.PLUGINS, "connectors_expand_": cm.ExpandedConnectors, "connectors": cm.CONNECTOR_NAMES,

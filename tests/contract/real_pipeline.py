@@ -5,6 +5,7 @@ deleted again."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,4 +77,4 @@ def real() -> Iterator[Target]:
     pipeline = RealPipeline(env)
     yield Target("real", env["CONNECT_URL"], env["FLINK_URL"], env["CONNECTOR_NAME"], env["FLINK_JOB_NAME"],
                  env["CDC_TOPIC"], connector_file()["database.password"], _probe_fails_by_itself,
-                 pipeline.start_drift, pipeline.end_drift)
+                 pipeline.start_drift, pipeline.end_drift, json.loads(env["FLINK_JOB_PROGRAM_ARGS"]))

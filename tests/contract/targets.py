@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.sandbox.connect_sim import ConnectSimulator
@@ -64,6 +64,12 @@ class Target:
     # Puts the Flink job into a restart loop, and back to RUNNING (with no drift left).
     start_job_failure: Callable[[], None]
     end_job_failure: Callable[[], None]
+    # How the job is submitted (POST /jars/<id>/run): its jar's uploaded name, entry class and arguments.
+    job_args: list[str] = field(default_factory=list)
+
+
+JOB_JAR = "cdc-orders-job.jar"
+ENTRY_CLASS = "com.dataflow.flink.CdcOrdersEnrichJob"
 
 
 # -- the simulators -------------------------------------------------------------------------------------
@@ -78,7 +84,9 @@ def simulated() -> Iterator[Target]:
         config = connector_file()
         config.pop("name")
         connect.add_connector(CONNECTOR_NAME, config, worker_id=f"127.0.0.1:{connect_port}")
-        flink.add_job(JOB_NAME)
+        jid = flink.add_job(JOB_NAME)
+        flink.complete_checkpoint(jid)          # the real job checkpoints every 5 s
+        flink.control.upload_jar(JOB_JAR, ENTRY_CLASS)
 
         def probe_created(name: str) -> None:
             # The real task fails at start and again at every restart: the simulator's health check does that.
@@ -95,4 +103,5 @@ def simulated() -> Iterator[Target]:
             flink.health_check = None
 
         yield Target("sim", connect.url, flink.url, CONNECTOR_NAME, JOB_NAME, "dbserver1.oltp.orders",
-                     connector_file()["database.password"], probe_created, start_failure, end_failure)
+                     connector_file()["database.password"], probe_created, start_failure, end_failure,
+                     ["--job-name", JOB_NAME])

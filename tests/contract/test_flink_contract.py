@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from typing import Any
 
 import httpx
 
@@ -19,6 +21,7 @@ SUMMARY_KEYS = {"checkpointed_size", "state_size", "end_to_end_duration", "align
                 "persisted_data"}
 PERCENTILES = ("p50", "p90", "p95", "p99", "p999")
 UNKNOWN_JOB = "ABCDEF0123456789ABCDEF0123456789"   # well-formed, upper case: Flink names it in lower case
+CHECKPOINT_WAIT_S = 30.0
 BAD_REQUEST = "org.apache.flink.runtime.rest.handler.RestHandlerException: Bad request, could not parse parameters: "
 
 
@@ -101,20 +104,36 @@ def test_exception_history_shape_and_bad_parameter(flink: httpx.Client, job_id: 
     assert error.startswith(BAD_REQUEST + 'Cannot resolve query parameter (maxExceptions) from value "abc".\n\tat ')
 
 
-def test_checkpoints_of_a_job_without_checkpointing_are_200_zeros(flink: httpx.Client, job_id: str) -> None:
-    body = json_of(flink.get(f"/jobs/{job_id}/checkpoints"))          # difference 4: not a 404
-    assert isinstance(body, dict)
+def completed_checkpoints(flink: httpx.Client, job_id: str) -> dict[str, Any]:
+    """CheckpointingStatistics once the job has a completed checkpoint (the real one checkpoints every 5 s)."""
+    deadline = time.monotonic() + CHECKPOINT_WAIT_S
+    while True:
+        body = json_of(flink.get(f"/jobs/{job_id}/checkpoints"))
+        assert isinstance(body, dict)
+        if body["latest"]["completed"] is not None or time.monotonic() > deadline:
+            return body
+        time.sleep(0.5)
+
+
+def test_checkpoints_of_a_checkpointing_job(flink: httpx.Client, job_id: str) -> None:
+    """(A job without checkpointing answers 200 with zeros, difference 4: tests/clients/test_captures.py.)"""
+    body = completed_checkpoints(flink, job_id)
     assert set(body) == {"counts", "summary", "latest", "history"}
-    assert body["counts"] == {"restored": 0, "total": 0, "in_progress": 0, "completed": 0, "failed": 0}
+    assert set(body["counts"]) == {"restored", "total", "in_progress", "completed", "failed"}
+    assert body["counts"]["completed"] >= 1
     assert set(body["summary"]) == SUMMARY_KEYS
-    for key, stats in body["summary"].items():
-        assert {k: stats[k] for k in ("min", "max", "avg")} == {"min": 0, "max": 0, "avg": 0}
-        # Percentiles: floats, or the string "NaN" while there is no sample (alignment_buffered has none).
-        expected = 0.0 if key == "alignment_buffered" else "NaN"
-        assert [stats[p] for p in PERCENTILES] == [expected] * 5, key
-        assert all(isinstance(stats[p], float) or stats[p] == "NaN" for p in PERCENTILES)
-    assert body["latest"] == {"completed": None, "savepoint": None, "failed": None, "restored": None}
-    assert body["history"] == []
+    for stats in body["summary"].values():
+        assert all(isinstance(stats[p], float) for p in PERCENTILES)     # floats once there are samples
+    assert set(body["latest"]) == {"completed", "savepoint", "failed", "restored"}
+    completed = body["latest"]["completed"]
+    assert {k: completed[k] for k in ("className", "status", "is_savepoint", "checkpoint_type", "discarded")} == {
+        "className": "completed", "status": "COMPLETED", "is_savepoint": False, "checkpoint_type": "CHECKPOINT",
+        "discarded": False}
+    assert completed["external_path"].startswith("file:") and completed["external_path"].endswith(
+        f"/chk-{completed['id']}")
+    assert body["history"][0]["id"] >= completed["id"]
+    assert all(h["discarded"] for h in body["history"] if h["status"] == "COMPLETED" and h["id"] < completed["id"]
+               and not h["is_savepoint"]), "older checkpoints are discarded"
 
 
 def test_metrics_answer_200_even_for_an_unknown_job(flink: httpx.Client, job_id: str) -> None:

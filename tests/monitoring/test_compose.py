@@ -9,10 +9,13 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+
+from bot.sandbox.flink_sim import FlinkSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
@@ -221,6 +224,12 @@ def test_flink_cluster_config_is_the_local_stacks() -> None:
                 "metrics.reporter.prom.factory.class"):
         value = re.search(rf'"{re.escape(key)}":\s*"?([^",]+)"?,', source)
         assert value and value.group(1) == props[key], key
+    # Checkpoints, savepoints and uploaded jars in the volume both Flink processes mount (the local stack:
+    # the same keys, under STACK_DIR).
+    for key in ("execution.checkpointing.dir", "execution.checkpointing.savepoint-dir", "web.upload.dir"):
+        assert props[key].removeprefix("file://").startswith("/opt/flink/state/") and f'"{key}"' in source, key
+    for name in ("flink-jobmanager", "flink-taskmanager"):
+        assert "flink-state:/opt/flink/state" in SERVICES[name]["volumes"], name
 
 
 def test_flink_job_is_the_local_stacks_java_job() -> None:
@@ -254,6 +263,8 @@ def test_flink_job_settings_are_the_local_stacks() -> None:
     assert env["FLINK_JOB_NAME"] == stack_default("STACK_FLINK_JOB_NAME")
     assert env["FLINK_RESTART_ATTEMPTS"] == stack_default("STACK_FLINK_RESTART_ATTEMPTS")
     assert env["FLINK_RESTART_DELAY_MS"] == stack_default("STACK_FLINK_RESTART_DELAY_MS")
+    assert env["FLINK_CHECKPOINT_INTERVAL_MS"] == stack_default("STACK_FLINK_CHECKPOINT_INTERVAL_MS")
+    assert env["FLINK_REST_URL"] == "http://flink-jobmanager:8081"
     connector = json.loads(CONNECTOR_FILE.read_text())
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == SERVICES["connect"]["environment"]["BOOTSTRAP_SERVERS"] \
         == connector["schema.history.internal.kafka.bootstrap.servers"]
@@ -279,13 +290,13 @@ def test_connector_is_registered_from_the_shared_config_file() -> None:
 
 
 def fake_flink(tmp_path: Path) -> Path:
-    """A flink CLI that records `run` and lists the job as RUNNING once it was run."""
+    """A flink CLI whose `list` shows the job RUNNING once the JobManager (the simulator) runs it."""
     home = tmp_path / "flink"
     (home / "bin").mkdir(parents=True)
     cli = home / "bin" / "flink"
     cli.write_text(f"""#!/bin/bash
-if [ "$1" = run ]; then printf '%s\\n' "$@" > {tmp_path}/run-args; exit 0; fi
-if [ "$1" = list ] && [ -f {tmp_path}/run-args ]; then
+echo "$@" >> {tmp_path}/cli-calls
+if [ "$1" = list ] && [ -f {tmp_path}/live ] || wget -q -O- "$FLINK_REST_URL/jobs/overview" | grep -q RUNNING; then
   echo "29.11.2026 01:10:28 : 0123456789abcdef0123456789abcdef : $FLINK_JOB_NAME (RUNNING)"
 fi
 """)
@@ -293,35 +304,52 @@ fi
     return home
 
 
-def run_submit(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def jobmanager() -> Iterator[FlinkSimulator]:
+    with FlinkSimulator(api_version="2.x") as sim:
+        yield sim
+
+
+def run_submit(tmp_path: Path, sim: FlinkSimulator, **extra: str) -> subprocess.CompletedProcess[str]:
+    jar = tmp_path / "cdc-orders-job.jar"
+    jar.write_bytes(b"PK\x03\x04 not really a jar")
     env = {**os.environ, **SERVICES["flink-job-init"]["environment"], "FLINK_HOME": str(fake_flink(tmp_path)),
-           "CONNECTOR_FILE": str(CONNECTOR_FILE), "CONTRACT_FILE": str(CONTRACT_FILE), **extra}
+           "CONNECTOR_FILE": str(CONNECTOR_FILE), "CONTRACT_FILE": str(CONTRACT_FILE), "JOB_JAR": str(jar),
+           "FLINK_REST_URL": sim.url, **extra}
     env.pop("FLINK_PROPERTIES")
     return subprocess.run(["bash", str(ROOT / "deploy/flink/submit-cdc-orders-job.sh")], env=env,
                           capture_output=True, text=True, timeout=30)
 
 
-def test_submit_passes_the_arguments_the_local_stack_passes(tmp_path: Path) -> None:
-    result = run_submit(tmp_path)
-    assert result.returncode == 0, result.stderr
-    args = (tmp_path / "run-args").read_text().split("\n")[:-1]
+def test_submit_uploads_the_jar_and_runs_it_with_the_local_stacks_arguments(
+        tmp_path: Path, jobmanager: FlinkSimulator) -> None:
+    result = run_submit(tmp_path, jobmanager)
+    assert result.returncode == 0, result.stderr + result.stdout
     env = SERVICES["flink-job-init"]["environment"]
     connector = json.loads(CONNECTOR_FILE.read_text())
     # scripts/stack/: topic = <topic.prefix>.oltp.orders, columns = the contract's names in order.
     columns = re.findall(r"\{\s*name:\s*([A-Za-z0-9_]+)", CONTRACT_FILE.read_text())
-    assert args == ["run", "-d", "/opt/flink/usrlib/cdc-orders-job.jar",
-                    "--job-name", env["FLINK_JOB_NAME"], "--bootstrap", env["KAFKA_BOOTSTRAP_SERVERS"],
-                    "--topic", f"{connector['topic.prefix']}.oltp.orders", "--columns", ",".join(columns),
-                    "--restart-attempts", env["FLINK_RESTART_ATTEMPTS"],
-                    "--restart-delay-ms", env["FLINK_RESTART_DELAY_MS"]]
+    args = ["--job-name", env["FLINK_JOB_NAME"], "--bootstrap", env["KAFKA_BOOTSTRAP_SERVERS"],
+            "--topic", f"{connector['topic.prefix']}.oltp.orders", "--columns", ",".join(columns),
+            "--restart-attempts", env["FLINK_RESTART_ATTEMPTS"], "--restart-delay-ms", env["FLINK_RESTART_DELAY_MS"],
+            "--checkpoint-interval-ms", env["FLINK_CHECKPOINT_INTERVAL_MS"]]
+    [jar] = jobmanager.control.jars.values()
+    assert jar.name == "cdc-orders-job.jar"
+    assert jobmanager.control.submissions == [{"entryClass": "com.dataflow.flink.CdcOrdersEnrichJob",
+                                               "parallelism": 1, "programArgsList": args}]
     assert "is RUNNING" in result.stdout
+    # The bot resubmits the job with the same arguments (its flink_submit in config/pipelines.yml).
+    pipelines = yaml.safe_load((ROOT / "config" / "pipelines.yml").read_text())["pipelines"]
+    spec = next(p for p in pipelines if p["name"] == "orders")["flink_submit"][env["FLINK_JOB_NAME"]]
+    assert (spec["jar"], spec["entry_class"], spec["program_args"], spec["parallelism"]) == (
+        jar.name, "com.dataflow.flink.CdcOrdersEnrichJob", args, 1)
 
 
-def test_submit_skips_a_live_job(tmp_path: Path) -> None:
-    (tmp_path / "run-args").write_text("earlier run\n")
-    result = run_submit(tmp_path)
+def test_submit_skips_a_live_job(tmp_path: Path, jobmanager: FlinkSimulator) -> None:
+    (tmp_path / "live").write_text("")
+    result = run_submit(tmp_path, jobmanager)
     assert result.returncode == 0 and "already live" in result.stdout
-    assert (tmp_path / "run-args").read_text() == "earlier run\n"
+    assert jobmanager.control.jars == {} and jobmanager.control.submissions == []
 
 
 @pytest.mark.skipif(not (shutil.which("javac") and shutil.which("jar")), reason="needs a JDK (javac, jar)")

@@ -30,6 +30,7 @@ from tests.realstack.control import (
     STACK_PY,
     ensure_streaming,
     poll,
+    row_reaches_topic,
     stack,
     stack_dir,
     start_all,
@@ -218,6 +219,10 @@ def restore_flink_job(real: RealStack) -> Iterator[None]:
     yield
     if DRIFT_COLUMN in real.columns():
         real.sql(f"ALTER TABLE {real.table} DROP COLUMN {DRIFT_COLUMN}")
+    # The resubmitted job skips the drifted events only once the newest event on the topic is clean
+    # (KafkaCdcSource): wait for a clean row there, not for the traffic thread to win the race against a
+    # REST submission (under a second).
+    assert row_reaches_topic(real, within=60), "a clean row did not reach the topic"
     stack_cli("job", "submit", "--replace")
 
 

@@ -52,6 +52,11 @@ def flink_config(home: Path) -> dict[str, object]:
         "io.tmp.dirs": TMP / "flink-io",
         "blob.storage.directory": TMP / "flink-blob",
         "web.tmpdir": TMP / "flink-web",
+        # Uploaded jars outlive a JobManager restart: the bot resubmits the job from /jars.
+        "web.upload.dir": DIRS["flink"] / "jars",
+        # Where the job's checkpoints (retained on cancellation by the job) and savepoints go.
+        "execution.checkpointing.dir": f"file://{DIRS['flink'] / 'checkpoints'}",
+        "execution.checkpointing.savepoint-dir": f"file://{DIRS['flink'] / 'savepoints'}",
         "jobmanager.bind-host": HOST,
         "jobmanager.rpc.address": HOST,
         "jobmanager.rpc.port": PORTS["flink_rpc"],
@@ -106,6 +111,8 @@ class FlinkProc(Proc):
         require_flink_home()
         for sub in ("flink-io", "flink-blob", "flink-web"):
             (TMP / sub).mkdir(parents=True, exist_ok=True)
+        for sub in ("jars", "checkpoints", "savepoints"):
+            (DIRS["flink"] / sub).mkdir(parents=True, exist_ok=True)
         (LOGS / "flink").mkdir(parents=True, exist_ok=True)
         (RUN / "flink").mkdir(parents=True, exist_ok=True)
         write_flink_conf()

@@ -2,23 +2,32 @@
 
 No Flink Kafka connector is available from the registries this project uses, so the job reads the topic
 with the plain kafka-clients consumer that Connect's classpath carries, bundled into the job jar.
+
+Submitted over REST (POST /jars/upload, then POST /jars/<id>/run), not with the `flink run` CLI: the jar
+then stays in the JobManager's /jars (web.upload.dir under STACK_DIR survives restarts), where the bot's
+restart step finds it by name and resubmits the job from a savepoint or checkpoint.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
+import urllib.error
+import urllib.request
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from stacklib.common import StackError, run
-from stacklib.flink import flink_env, require_flink_home, write_flink_conf
+from stacklib.flink import require_flink_home, write_flink_conf
 from stacklib.layout import CONNECT_LIBS, DIRS, JOB_JAR, LOGS
 from stacklib.probes import http, poll
 from stacklib.settings import (
     CONTRACT_FILE,
+    FLINK_CHECKPOINT_INTERVAL_MS,
     FLINK_JOB_NAME,
     FLINK_RESTART_ATTEMPTS,
     FLINK_RESTART_DELAY_MS,
@@ -32,6 +41,8 @@ from stacklib.settings import (
 
 LIVE_STATES = {"CREATED", "INITIALIZING", "RUNNING", "RESTARTING", "RECONCILING", "FAILING", "CANCELLING"}
 SUBMIT_LOG = LOGS / "flink-submit.log"
+UPLOAD_STAMP = JOB_JAR.with_suffix(".uploaded.json")   # {"sha256", "id"} of the build in /jars
+SUBMIT_TIMEOUT = 120.0                                  # POST /jars/<id>/run runs main() in the JobManager
 
 
 def contract_columns() -> list[str]:
@@ -129,31 +140,71 @@ def root_exception(jid: str) -> str:
 # --- submit / cancel -------------------------------------------------------------------------------------
 
 def submit(deadline: float, attempts: int = FLINK_RESTART_ATTEMPTS, delay_ms: int = FLINK_RESTART_DELAY_MS) -> str:
-    """`flink run -d` unless a job of this name is live; then wait until all its tasks run."""
+    """Run the uploaded jar over REST unless a job of this name is live; then wait until all its tasks run."""
     existing = live_job()
     if existing:
         return f"already submitted: {existing['jid']} {existing['state']}"
     build_job_jar()
     write_flink_conf()
-    jid = _flink_run(attempts, delay_ms)
+    jid = _run_jar(uploaded_jar(), program_args(attempts, delay_ms))
     poll(lambda: _running(jid), deadline, f"job {FLINK_JOB_NAME} ({jid})")
     return f"submitted {jid}, RUNNING (restart attempts {attempts}, delay {delay_ms} ms)"
 
 
-def _flink_run(attempts: int, delay_ms: int) -> str:
-    home = require_flink_home()
-    start = SUBMIT_LOG.stat().st_size if SUBMIT_LOG.exists() else 0
-    cmd = [str(home / "bin" / "flink"), "run", "-d", str(JOB_JAR), "--job-name", FLINK_JOB_NAME,
-           "--bootstrap", f"{HOST}:{PORTS['broker']}", "--topic", cdc_topic(),
-           "--columns", ",".join(contract_columns()), "--restart-attempts", str(attempts),
-           "--restart-delay-ms", str(delay_ms)]
-    proc = run(cmd, env=flink_env(home), log=SUBMIT_LOG, check=False, timeout=180)
-    with open(SUBMIT_LOG, "rb") as fh:   # only this run's output: the log is appended to
-        fh.seek(start)
-        ids = re.findall(r"JobID ([0-9a-f]{32})", fh.read().decode("utf-8", "replace"))
-    if proc.returncode != 0 or not ids:
-        raise StackError(f"flink run exited {proc.returncode}; log: {SUBMIT_LOG}")
-    return ids[-1]
+def program_args(attempts: int = FLINK_RESTART_ATTEMPTS, delay_ms: int = FLINK_RESTART_DELAY_MS) -> list[str]:
+    """The job's arguments (also written to stack.json: the bot's submission spec resubmits with them)."""
+    return ["--job-name", FLINK_JOB_NAME, "--bootstrap", f"{HOST}:{PORTS['broker']}", "--topic", cdc_topic(),
+            "--columns", ",".join(contract_columns()), "--restart-attempts", str(attempts),
+            "--restart-delay-ms", str(delay_ms), "--checkpoint-interval-ms", str(FLINK_CHECKPOINT_INTERVAL_MS)]
+
+
+def uploaded_jar() -> str:
+    """The id of this build of the job jar in the JobManager's /jars; uploaded (older copies deleted) if absent."""
+    digest = JOB_JAR.with_suffix(".sha256").read_text().strip()
+    files = _jars()
+    stamp = json.loads(UPLOAD_STAMP.read_text()) if UPLOAD_STAMP.exists() else {}
+    if stamp.get("sha256") == digest and any(f.get("id") == stamp.get("id") for f in files):
+        return str(stamp["id"])
+    for old in (f for f in files if f.get("name") == JOB_JAR.name):
+        http("DELETE", f"{url('flink_rest')}/jars/{old['id']}")
+    jar_id = _upload(JOB_JAR)
+    UPLOAD_STAMP.write_text(json.dumps({"sha256": digest, "id": jar_id}) + "\n")
+    return jar_id
+
+
+def _jars() -> list[dict[str, Any]]:
+    code, body = http("GET", f"{url('flink_rest')}/jars")
+    if code != 200 or not isinstance(body, dict):
+        raise StackError(f"GET /jars answered {code}: {str(body)[:200]}")
+    return list(body.get("files", []))
+
+
+def _upload(jar: Path) -> str:
+    """POST /jars/upload (multipart, field `jarfile`); the id is the stored file's name."""
+    boundary = uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\"{jar.name}\"\r\n"
+            "Content-Type: application/x-java-archive\r\n\r\n").encode()
+    data = head + jar.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(f"{url('flink_rest')}/jars/upload", data=data, method="POST",  # noqa: S310
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(req, timeout=SUBMIT_TIMEOUT) as resp:  # noqa: S310 - http:// only
+            body = json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise StackError(f"uploading {jar.name} to {url('flink_rest')}/jars/upload failed: {exc}") from None
+    if body.get("status") != "success" or not body.get("filename"):
+        raise StackError(f"jar upload answered {body}")
+    return Path(str(body["filename"])).name
+
+
+def _run_jar(jar_id: str, args: list[str]) -> str:
+    request = {"entryClass": JOB_MAIN, "programArgsList": args, "parallelism": 1}
+    code, body = http("POST", f"{url('flink_rest')}/jars/{jar_id}/run", request, timeout=SUBMIT_TIMEOUT)
+    with open(SUBMIT_LOG, "a") as log:
+        log.write(f"POST /jars/{jar_id}/run {json.dumps(request)} -> {code} {json.dumps(body)[:2000]}\n")
+    if code != 200 or not isinstance(body, dict) or not body.get("jobid"):
+        raise StackError(f"POST /jars/{jar_id}/run answered {code}; log: {SUBMIT_LOG}")
+    return str(body["jobid"])
 
 
 def _running(jid: str) -> bool:

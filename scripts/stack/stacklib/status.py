@@ -8,13 +8,14 @@ import shlex
 
 from stacklib import connector, job
 from stacklib.common import write_text
-from stacklib.layout import LOGS, MYSQL_SOCKET, STACK_ENV, STACK_JSON, WEBHOOK_TOKEN_FILE
+from stacklib.layout import JOB_JAR, LOGS, MYSQL_SOCKET, STACK_ENV, STACK_JSON, WEBHOOK_TOKEN_FILE
 from stacklib.proc import Proc, rss_mb
 from stacklib.settings import (
     BOT_URL,
     CDC_TABLE,
     FLINK_JOB_NAME,
     HOST,
+    JOB_MAIN,
     PORTS,
     STACK_DIR,
     cdc_topic,
@@ -44,6 +45,11 @@ def stack_values(secret: dict[str, str]) -> dict[str, str]:
         "FLINK_URL": url("flink_rest"),
         "FLINK_JOB_NAME": FLINK_JOB_NAME,
         "FLINK_JOB_METRIC_NAME": metric_name(FLINK_JOB_NAME),
+        # How the job is submitted (POST /jars/<id>/run): the bot's per-job submission spec.
+        "FLINK_JOB_JAR": JOB_JAR.name,
+        "FLINK_JOB_ENTRY_CLASS": JOB_MAIN,
+        "FLINK_JOB_PROGRAM_ARGS": json.dumps(job.program_args()),
+        "FLINK_JOB_PARALLELISM": "1",
         "FLINK_PROMETHEUS_JM": f"{url('flink_prom_jm')}/metrics",
         "FLINK_PROMETHEUS_TM": f"{url('flink_prom_tm')}/metrics",
         "PROMETHEUS_URL": url("prometheus"),

@@ -2,7 +2,9 @@ package com.dataflow.flink;
 
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -24,8 +26,12 @@ import java.util.Set;
  * flink run -d cdc-orders-job.jar --bootstrap 127.0.0.1:19092 --topic dbserver1.oltp.orders \
  *   --columns id,customer_id,status,amount,currency,created_at,updated_at \
  *   [--job-name cdc-orders-enrich] [--group cdc-orders-enrich] \
- *   [--restart-attempts 1000000] [--restart-delay-ms 5000]
+ *   [--restart-attempts 1000000] [--restart-delay-ms 5000] [--checkpoint-interval-ms 5000]
  * </pre>
+ *
+ * Checkpoints every {@code --checkpoint-interval-ms} (0: off), retained when the job is cancelled, so
+ * it can be resubmitted from its latest checkpoint as well as from a savepoint (the source's Kafka
+ * offsets are its state). Where they go is the cluster's {@code execution.checkpointing.dir}.
  *
  * Restart strategy fixed-delay: a drifted event makes the job loop through restarts; with few
  * attempts it ends FAILED ("Recovery is suppressed by FixedDelayRestartBackoffTimeStrategy").
@@ -42,12 +48,18 @@ public final class CdcOrdersEnrichJob {
         Set<String> columns = new LinkedHashSet<>(Arrays.asList(require(opts, "columns").split(",")));
         int attempts = Integer.parseInt(opts.getOrDefault("restart-attempts", "1000000"));
         long delayMs = Long.parseLong(opts.getOrDefault("restart-delay-ms", "5000"));
+        long checkpointMs = Long.parseLong(opts.getOrDefault("checkpoint-interval-ms", "5000"));
 
         Configuration conf = new Configuration();
         conf.set(PipelineOptions.NAME, jobName);
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, attempts);
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(delayMs));
+        if (checkpointMs > 0) {
+            conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(checkpointMs));
+            conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                    ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(1);
 

@@ -1,6 +1,11 @@
 package com.dataflow.flink;
 
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.source.legacy.RichSourceFunction;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -22,15 +27,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads the Debezium topic with the plain Kafka client (no Flink Kafka connector is available from
  * the package registries this project can use), parallelism 1.
  *
- * <p>Offsets: committed to the broker under the consumer group after every batch that went through
+ * <p>Offsets: the next offset of each partition is operator state (a checkpoint or savepoint holds it),
+ * and is also committed to the broker under the consumer group after every batch that went through
  * the whole chain (source -> decode -> sink run in one task, so a decode failure propagates out of
- * {@code collect} before the commit). A restart therefore re-reads the record that failed: a strict
- * consumer stuck on a drifted event keeps failing, i.e. the job loops through restarts.
+ * {@code collect} before the commit). Where it starts reading: the offsets restored from a checkpoint
+ * or savepoint (a job resubmitted with one resumes exactly where that state was taken), else the
+ * group's committed offsets, else the earliest. A restart therefore re-reads the record that failed:
+ * a strict consumer stuck on a drifted event keeps failing, i.e. the job loops through restarts.
  *
  * <p>Recovery after a revert: on every (re)start the source looks at the newest event of each
  * partition. If that event matches the contract again (the column was dropped and new rows were
@@ -38,7 +47,7 @@ import java.util.Set;
  * {@code driftTolerated=true}, which the decoder logs and skips instead of failing. If the newest
  * event still carries the drift, nothing is tolerated and the job keeps failing on it.
  */
-public class KafkaCdcSource extends RichSourceFunction<CdcRecord> {
+public class KafkaCdcSource extends RichSourceFunction<CdcRecord> implements CheckpointedFunction {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaCdcSource.class);
     private static final int PROBE_WINDOW = 50;
 
@@ -49,6 +58,10 @@ public class KafkaCdcSource extends RichSourceFunction<CdcRecord> {
 
     private volatile boolean running = true;
     private transient KafkaConsumer<String, String> consumer;
+    /** Partition -> next offset to read; written under the checkpoint lock, snapshotted under it. */
+    private transient Map<Integer, Long> positions;
+    private transient Map<Integer, Long> restored;
+    private transient ListState<String> offsetState;
 
     public KafkaCdcSource(String bootstrapServers, String topic, String groupId, Set<String> knownColumns) {
         this.bootstrapServers = bootstrapServers;
@@ -84,14 +97,23 @@ public class KafkaCdcSource extends RichSourceFunction<CdcRecord> {
         Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions));
         for (TopicPartition tp : partitions) {
             OffsetAndMetadata om = committed.get(tp);
-            if (om != null) {
+            Long fromState = restored.get(tp.partition());
+            String from;
+            if (fromState != null) {
+                consumer.seek(tp, fromState);
+                from = "restored from checkpoint/savepoint";
+            } else if (om != null) {
                 consumer.seek(tp, om.offset());
+                from = "committed";
             } else {
                 consumer.seekToBeginning(List.of(tp));
+                from = "no commit: earliest";
+            }
+            synchronized (ctx.getCheckpointLock()) {
+                positions.put(tp.partition(), consumer.position(tp));
             }
             LOG.info("cdc-orders: reading {} from offset {} ({}), drift tolerated before offset {}",
-                    tp, consumer.position(tp), om != null ? "committed" : "no commit: earliest",
-                    tolerateBefore.get(tp));
+                    tp, consumer.position(tp), from, tolerateBefore.get(tp));
         }
 
         while (running) {
@@ -107,11 +129,13 @@ public class KafkaCdcSource extends RichSourceFunction<CdcRecord> {
             Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
             for (ConsumerRecord<String, String> r : records) {
                 TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-                if (r.value() != null) {
-                    boolean tolerated = r.offset() < tolerateBefore.getOrDefault(tp, -1L);
-                    synchronized (ctx.getCheckpointLock()) {
+                boolean tolerated = r.offset() < tolerateBefore.getOrDefault(tp, -1L);
+                // Emit and advance the position atomically w.r.t. snapshotState (same lock).
+                synchronized (ctx.getCheckpointLock()) {
+                    if (r.value() != null) {
                         ctx.collect(new CdcRecord(r.topic(), r.partition(), r.offset(), r.value(), tolerated));
                     }
+                    positions.put(r.partition(), r.offset() + 1);
                 }
                 done.put(tp, new OffsetAndMetadata(r.offset() + 1));
             }
@@ -178,6 +202,29 @@ public class KafkaCdcSource extends RichSourceFunction<CdcRecord> {
                     newestDrifted == null ? "absent" : newestDrifted ? "drifted: strict" : "clean: earlier drift tolerated");
         }
         return tolerateBefore;
+    }
+
+    @Override
+    public void initializeState(FunctionInitializationContext context) throws Exception {
+        offsetState = context.getOperatorStateStore().getListState(
+                new ListStateDescriptor<>("kafka-offsets", String.class));
+        restored = new HashMap<>();
+        if (context.isRestored()) {
+            for (String entry : offsetState.get()) {   // "partition:nextOffset"
+                String[] parts = entry.split(":", 2);
+                restored.put(Integer.parseInt(parts[0]), Long.parseLong(parts[1]));
+            }
+            LOG.info("cdc-orders: restored offsets {}", restored);
+        }
+        positions = new ConcurrentHashMap<>(restored);
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        offsetState.clear();
+        for (Map.Entry<Integer, Long> e : positions.entrySet()) {
+            offsetState.add(e.getKey() + ":" + e.getValue());
+        }
     }
 
     @Override
