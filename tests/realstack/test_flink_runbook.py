@@ -84,6 +84,7 @@ def run_approved(real: RealStack, ts: str, inc: str, step: str, needle: str) -> 
 
 @pytest.mark.covers_step("flink-restarting", "flink-status")
 @pytest.mark.covers_step("flink-restarting", "connector-status")
+@pytest.mark.covers_step("flink-restarting", "downstream-logs")
 @pytest.mark.covers_step("flink-restarting", "stop-with-savepoint")
 @pytest.mark.covers_step("flink-restarting", "restart-from-savepoint")
 @pytest.mark.covers_step("flink-restarting", "check-flink")
@@ -95,6 +96,10 @@ def test_stop_with_a_savepoint_then_restart_from_it(real: RealStack, job_running
     assert "RUNNING" in wait_reply(real, ts, "(`flink-status`")
     real.slack.slash_command(ALICE, f"run connector-status {inc}")
     assert real.connector in wait_reply(real, ts, "(`connector-status`")
+    # No Docker on the local stack: the step says where it looked and why it found nothing.
+    real.slack.slash_command(ALICE, f"run downstream-logs {inc}")
+    logs = wait_reply(real, ts, "(`downstream-logs`")
+    assert "Docker" in logs and ":warning:" in logs, logs
 
     stopped = run_approved(real, ts, inc, "stop-with-savepoint", "stopped with savepoint")
     found = re.search(r"savepoint `(file:[^`]+)`", stopped)

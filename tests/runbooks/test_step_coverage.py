@@ -11,15 +11,6 @@ from bot.runbooks.model import load_runbooks
 
 REALSTACK = Path(__file__).resolve().parents[1] / "realstack"
 
-# Steps allowed to have no real-stack test YET. Only flink-restarting's: its steps are tested on another
-# branch (test_flink_runbook.py); remove this list when that branch is merged. Nothing else goes here.
-NOT_YET_COVERED: frozenset[tuple[str, str]] = frozenset({
-    ("flink-restarting", "flink-status"), ("flink-restarting", "downstream-logs"),
-    ("flink-restarting", "connector-status"), ("flink-restarting", "stop-with-savepoint"),
-    ("flink-restarting", "restart-from-savepoint"), ("flink-restarting", "cancel-job"),
-})
-
-
 def marks_in(source: str, filename: str) -> list[tuple[str, str, str]]:
     """(runbook, step, where) for every `….covers_step("runbook", "step")` call in a module."""
     found = []
@@ -37,7 +28,7 @@ def all_marks() -> list[tuple[str, str, str]]:
 
 def uncovered(steps: set[tuple[str, str]], marks: list[tuple[str, str, str]]) -> list[str]:
     covered = {(book, step) for book, step, _ in marks}
-    return sorted(f"{book}/{step}" for book, step in steps - covered - NOT_YET_COVERED)
+    return sorted(f"{book}/{step}" for book, step in steps - covered)
 
 
 def unknown(steps: set[tuple[str, str]], marks: list[tuple[str, str, str]]) -> list[str]:
@@ -56,10 +47,6 @@ def test_every_runbook_step_has_a_real_stack_test() -> None:
 def test_every_covers_step_mark_names_a_step_that_exists() -> None:
     wrong = unknown(runbook_steps(), all_marks())
     assert not wrong, "covers_step marks naming no runbook step: " + ", ".join(wrong)
-
-
-def test_the_allow_list_holds_only_flink_restarting() -> None:
-    assert {book for book, _ in NOT_YET_COVERED} <= {"flink-restarting"}
 
 
 def test_the_check_finds_marks_in_every_form_and_reports_both_ways() -> None:
