@@ -216,7 +216,11 @@ PROBE_TIMEOUT_SECONDS = 2.0
 
 def health_prober(deps: Deps, stop: threading.Event) -> None:
     """Background loop: probe the backends (not Redis: /healthz asks it live) every
-    HEALTH_PROBE_INTERVAL_SECONDS and keep the result on deps.health."""
+    HEALTH_PROBE_INTERVAL_SECONDS and keep the result on deps.health. The first probe comes one interval
+    after the start-up check that seeded the board (at once when nothing seeded it): probing again right
+    away would only add calls to a hung backend while the bot starts."""
+    if deps.health.last()[1] is not None:
+        stop.wait(deps.settings.health_probe_interval_seconds)
     while not stop.is_set():
         deps.health.record(backend_probes(deps.settings, PROBE_TIMEOUT_SECONDS, include_redis=False))
         stop.wait(deps.settings.health_probe_interval_seconds)
