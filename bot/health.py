@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import docker
+import docker.errors
 import httpx
 import pymysql
 import redis
 
+from bot.clients.docker_parse import reason_for
 from bot.config import Settings
 from bot.redact import redact
 
@@ -59,6 +61,8 @@ def failure_class(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, docker.errors.DockerException) and (reason_for(exc, 0) or "").startswith("timed out"):
+        return "timed out"   # docker-py wraps requests' ReadTimeout in a DockerException
     if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in (1044, 1045):
         return "authentication failed"
     if isinstance(exc, pymysql.err.OperationalError) and "timed out" in str(exc):
