@@ -229,8 +229,9 @@ def root_after(emu: SlackEmulator, bot_url: str) -> float | None:
 
 def open_incident(emu: SlackEmulator, bot_url: str) -> str:
     """The first incident's root ts, once its enrichment has posted (no reply for 2 s, at most 20 s)."""
+    before = len(emu.messages(CHANNEL))     # the emulator is shared by the scenarios: this one's root is new
     post(bot_url, notification(FIRST))
-    root = emu.wait_for(lambda: emu.messages(CHANNEL), timeout=20, what="the first root")[0]["ts"]
+    root = emu.wait_for(lambda: emu.messages(CHANNEL)[before:], timeout=20, what="the first root")[0]["ts"]
     quiet_since, count, deadline = time.monotonic(), 0, time.monotonic() + 20
     while time.monotonic() - quiet_since < 2 and time.monotonic() < deadline:
         if len(emu.replies(CHANNEL, root)) != count:
