@@ -33,7 +33,6 @@ import httpx
 
 from bench.ack_latency import Requests, open_loop, start_bare
 from bench.common import DEFAULT_REDIS_URL, HungServer, StallingMySQLProxy, fresh_redis, summary
-from bot.blocks.runbook import DENY
 from bot.config import Settings
 from bot.sandbox.connect_sim import ConnectSimulator
 from bot.sandbox.docker_sim import DockerEngineSimulator
@@ -288,7 +287,7 @@ def run(scenarios: list[str], rate: float, redis_url: str) -> dict[str, Any]:
         help_p99 = (result["help_acks"] or {}).get("p99_ms")
         result["help_p99_vs_bare"] = round(help_p99 / baseline["p99_ms"], 2) if help_p99 else None
     return {"backend_timeout_s": BACKEND_TIMEOUT_S, "budget_s": BUDGET_S, "rate": rate,
-            "bare_help_acks": baseline, "scenarios": results, "deny_action": DENY}
+            "bare_help_acks": baseline, "scenarios": results}
 
 
 def main() -> None:
