@@ -42,6 +42,7 @@ serve: install
 bench: install services
 	$(BIN)/python -m bench.alert_latency
 	$(BIN)/python -m bench.ack_latency
+	$(BIN)/python -m bench.hung_backends
 	$(BIN)/python -m bench.storm
 	$(BIN)/python -m bench.schema_bench
 	$(BIN)/python -m bench.postmortem_bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import statistics
@@ -136,3 +137,81 @@ class HungServer:
         for conn in self._held:
             conn.close()
         self._sock.close()
+
+
+COM_QUERY = 0x03
+
+
+class StallingMySQLProxy:
+    """A MariaDB that lets you log in and then hangs mid-query: a TCP proxy to a real server that forwards
+    the handshake, the login and the session set-up (`SET NAMES ...`, which pymysql sends while connecting), and
+    stops forwarding a connection at its first other query (a SELECT, a SHOW), holding it open: the client is
+    left waiting for a result, as behind a held lock or a `SELECT SLEEP(...)`.
+
+    MySQL packets are a 3-byte length, a sequence id and the payload; a command starts a new sequence (id 0)
+    and its first payload byte says which command it is. No TLS here: the bot does not ask for it.
+    """
+
+    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 3306)) -> None:
+        self._upstream = upstream
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.1)
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self.stalled = 0
+        self._thread = threading.Thread(target=self._accept, name="stalling-mysql", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _addr = self._sock.accept()
+            except TimeoutError:
+                continue
+            server = socket.create_connection(self._upstream, timeout=5)
+            server.settimeout(None)
+            self._held += [client, server]
+            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+            threading.Thread(target=self._client_to_server, args=(client, server), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+
+    def _client_to_server(self, client: socket.socket, server: socket.socket) -> None:
+        """Whole packets, one at a time, until the first query past the session set-up: never sent on."""
+        with contextlib.suppress(OSError):
+            while header := _recv_exactly(client, 4):
+                payload = _recv_exactly(client, int.from_bytes(header[:3], "little"))
+                if header[3] == 0 and payload[:1] == bytes([COM_QUERY]) and payload[1:5].upper() != b"SET ":
+                    self.stalled += 1
+                    self._stop.wait()          # hold the connection, answer nothing
+                    return
+                server.sendall(header + payload)
+
+    def __enter__(self) -> StallingMySQLProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for conn in self._held:
+            with contextlib.suppress(OSError):
+                conn.close()
+        self._sock.close()
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data

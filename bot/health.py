@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import docker
+import docker.errors
 import httpx
 import pymysql
 import redis
 
+from bot.clients.docker_parse import reason_for
 from bot.config import Settings
 from bot.redact import redact
 
@@ -59,6 +61,8 @@ def failure_class(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, docker.errors.DockerException) and (reason_for(exc, 0) or "").startswith("timed out"):
+        return "timed out"   # docker-py wraps requests' ReadTimeout in a DockerException
     if isinstance(exc, pymysql.err.OperationalError) and exc.args and exc.args[0] in (1044, 1045):
         return "authentication failed"
     if isinstance(exc, pymysql.err.OperationalError) and "timed out" in str(exc):
@@ -216,7 +220,11 @@ PROBE_TIMEOUT_SECONDS = 2.0
 
 def health_prober(deps: Deps, stop: threading.Event) -> None:
     """Background loop: probe the backends (not Redis: /healthz asks it live) every
-    HEALTH_PROBE_INTERVAL_SECONDS and keep the result on deps.health."""
+    HEALTH_PROBE_INTERVAL_SECONDS and keep the result on deps.health. The first probe comes one interval
+    after the start-up check that seeded the board (at once when nothing seeded it): probing again right
+    away would only add calls to a hung backend while the bot starts."""
+    if deps.health.last()[1] is not None:
+        stop.wait(deps.settings.health_probe_interval_seconds)
     while not stop.is_set():
         deps.health.record(backend_probes(deps.settings, PROBE_TIMEOUT_SECONDS, include_redis=False))
         stop.wait(deps.settings.health_probe_interval_seconds)

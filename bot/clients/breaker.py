@@ -4,6 +4,9 @@ A hung backend (it accepts connections and never answers) holds each call for it
 a bound, every thread that serves people ends up waiting on it: on the issue's measurement, with Kafka
 Connect hung, 237 of 333 commands got no answer within 45 s and a Deny click none at all. So:
 - at most MAX_CALLS calls wait on one backend at once; one more fails at once, saying so;
+- right after a timeout, nobody asks that backend for COOL_SECONDS: a command that asks it twice in a row
+  (discovery, then the step or the postmortem's live checks) would otherwise wait two timeouts, past its
+  budget (issue #16: answered within the backend timeout + 2 s), for an answer it just failed to get;
 - after TRIP_AFTER timeouts in a row, nobody asks that backend for OPEN_SECONDS; then one call may try
   again (a timeout re-opens it at once, an answer closes it).
 Only timeouts count: a refused connection or an HTTP error is an answer, and fast.
@@ -24,18 +27,22 @@ from bot.errors import BackendError
 MAX_CALLS = 4
 TRIP_AFTER = 3
 OPEN_SECONDS = 30.0
+COOL_SECONDS = 5.0
 TIMEOUTS: tuple[type[BaseException], ...] = (httpx.TimeoutException, TimeoutError, socket.timeout)
 
 
 class Breaker:
     def __init__(self, backend: str, where: str, max_calls: int = MAX_CALLS, trip_after: int = TRIP_AFTER,
-                 open_s: float = OPEN_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+                 open_s: float = OPEN_SECONDS, cool_s: float = COOL_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.backend, self.where = backend, where
         self._slots = threading.BoundedSemaphore(max_calls)
         self._max_calls, self._trip_after, self._open_s, self._clock = max_calls, trip_after, open_s, clock
+        self._cool_s = cool_s
         self._lock = threading.Lock()
         self._timeouts = 0
         self._open_until = 0.0
+        self._cool_until = 0.0
 
     @contextmanager
     def call(self, is_timeout: Callable[[BaseException], bool] | None = None) -> Iterator[None]:
@@ -56,22 +63,29 @@ class Breaker:
             self._slots.release()
 
     def is_open(self) -> bool:
+        """Not asked now: tripped, or cooling down after a timeout."""
         with self._lock:
-            return self._clock() < self._open_until
+            return self._clock() < max(self._open_until, self._cool_until)
 
     def _refuse_if_open(self) -> None:
         with self._lock:
-            remaining = self._open_until - self._clock()
+            now = self._clock()
+            tripped, cooling = self._open_until - now, self._cool_until - now
             count = self._timeouts
-        if remaining > 0:
+        if tripped > 0:
             raise BackendError(self.backend, self.where,
-                               f"not asked: it timed out {count} times in a row; next try in {remaining:.0f} s")
+                               f"not asked: it timed out {count} times in a row; next try in {tripped:.0f} s")
+        if cooling > 0:
+            raise BackendError(self.backend, self.where,
+                               f"not asked: it timed out a moment ago; next try in {max(cooling, 1):.0f} s")
 
     def _record(self, timed_out: bool) -> None:
         with self._lock:
+            now = self._clock()
             self._timeouts = self._timeouts + 1 if timed_out else 0
+            self._cool_until = now + self._cool_s if timed_out else 0.0
             if self._timeouts >= self._trip_after:
-                self._open_until = self._clock() + self._open_s
+                self._open_until = now + self._open_s
 
 
 _BREAKERS: dict[tuple[str, str], Breaker] = {}

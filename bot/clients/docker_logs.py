@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import docker
 import docker.errors
 
+from bot.clients.breaker import breaker_for
 from bot.clients.docker_parse import LogLine, parse_log_bytes, reason_for
 from bot.errors import BackendError, NotFoundError, UserInputError
 
@@ -123,9 +124,13 @@ class ContainerLogs:
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
-        """Every SDK or transport failure becomes a BackendError naming the host, never credentials."""
+        """Every SDK or transport failure becomes a BackendError naming the host, never credentials.
+
+        Each call goes through the engine's breaker: a Docker that accepts and never answers holds a few
+        calls for their timeout, then is not asked for a while (bot/clients/breaker.py)."""
         try:
-            yield
+            with breaker_for("Docker", self.where).call(is_timeout=self._timed_out):
+                yield
         except docker.errors.NotFound as exc:
             raise NotFoundError(f"Docker at {self.where}: {_first_line(exc.explanation)}") from None
         except Exception as exc:  # the SDK raises requests/urllib3/docker errors alike
@@ -133,6 +138,9 @@ class ContainerLogs:
             if reason is None:
                 raise
             raise BackendError("Docker", self.where, reason) from None
+
+    def _timed_out(self, exc: BaseException) -> bool:
+        return (reason_for(exc, self._timeout) or "").startswith("timed out")
 
 
 def docker_where(url: str) -> str:

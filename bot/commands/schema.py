@@ -71,7 +71,7 @@ def show_report(deps: Deps, inv: Invocation, target: Target, table: str) -> Repl
     since = datetime.fromtimestamp(opened - FORENSICS_LOOKBACK_SECONDS, UTC)
     try:
         report = build_report(mysql_url(deps), baseline_store(deps.settings, deps.store.r), deps.lineage,
-                              table, since)
+                              table, since, timeout=deps.settings.enrich_timeout_seconds)
         text = report_text(report, render_diff_text(report.diff))
     except BackendError as exc:
         text = failure_text(exc.backend, exc.where, exc.reason)
@@ -98,7 +98,7 @@ def refuse_if_present(table: str, existing: Baseline | None) -> None:
 def snapshot_if_absent(deps: Deps, store: BaselineStore, table: str, user: str) -> Baseline:
     db, name = table.split(".", 1)
     try:
-        conn = connect(mysql_url(deps))
+        conn = connect(mysql_url(deps), timeout=deps.settings.enrich_timeout_seconds)
         try:
             live = live_schema(conn, db, name)
         finally:

@@ -92,7 +92,8 @@ def enrich_schema(deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:
 
 def _schema_one(mysql_url: str, store: BaselineStore, deps: Deps, inc_id: str, table: str,
                 since: datetime, scope: Scope) -> Enrichment:
-    report = build_report(mysql_url, store, deps.lineage, table, since, also=scope.tables)
+    report = build_report(mysql_url, store, deps.lineage, table, since, also=scope.tables,
+                          timeout=deps.settings.enrich_timeout_seconds)
     if report.forensics is not None:
         record_forensics(deps.store, inc_id, report.forensics)   # the postmortem's root cause
     return Enrichment("schema", report_text(report, render_diff_text(report.diff)))

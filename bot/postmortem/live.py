@@ -17,6 +17,7 @@ from bot.runbooks.skip_risk import skip_risks
 from bot.scope import Scope
 
 ALERT_LABEL = "Alert clear"
+NOT_CHECKED = "could not check"     # a live check whose backend failed or did not answer: the answer says so
 ACTIVE_STATES = {"active", "suppressed", "unprocessed"}
 
 
@@ -85,7 +86,7 @@ def _one(client: Any, label: str, name: str, one: Callable[[Any, str], tuple[boo
     try:
         ok, detail = one(client, name)
     except DataflowError as exc:
-        return Check(label, False, f"could not check: {exc}")
+        return Check(label, False, f"{NOT_CHECKED}: {exc}")
     return Check(label, ok, detail)
 
 

@@ -29,7 +29,7 @@ RESTART_TIMEOUT_S = 60.0
 def plan_drop_column(ctx: StepContext, params: dict[str, str]) -> Plan:
     db, table = watched_table(ctx.deps.lineage, params["table"], ctx.scope.tables)
     baseline = baseline_store(ctx.deps.settings, ctx.deps.store.r).get(f"{db}.{table}")
-    conn = connect(mysql_url(ctx))
+    conn = connect(mysql_url(ctx), timeout=ctx.deps.settings.enrich_timeout_seconds)
     try:
         column = params.get("column") or _only_added_column(conn, db, table, baseline)
         found = plan_for_column(conn, db, table, column, baseline.schema if baseline else None)
@@ -72,7 +72,7 @@ def drop_column(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> 
 def plan_accept(ctx: StepContext, params: dict[str, str]) -> Plan:
     db, table = watched_table(ctx.deps.lineage, params["table"], ctx.scope.tables)
     store = baseline_store(ctx.deps.settings, ctx.deps.store.r)
-    conn = connect(mysql_url(ctx))
+    conn = connect(mysql_url(ctx), timeout=ctx.deps.settings.enrich_timeout_seconds)
     try:
         live = live_schema(conn, db, table)
     finally:
@@ -98,7 +98,7 @@ def accept_drift(ctx: StepContext, params: dict[str, str], plan: Plan | None) ->
 
 def _live(ctx: StepContext, qualified: str) -> Any:
     db, table = split_table(qualified)
-    conn = connect(mysql_url(ctx))
+    conn = connect(mysql_url(ctx), timeout=ctx.deps.settings.enrich_timeout_seconds)
     try:
         return live_schema(conn, db, table)
     finally:
@@ -287,7 +287,7 @@ def plan_drill_revert(ctx: StepContext, params: dict[str, str]) -> Plan:
 @action("drill.revert", mutating=True, plan=plan_drill_revert)
 def run_drill_sql(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
     assert plan is not None
-    conn = connect(mysql_url(ctx))
+    conn = connect(mysql_url(ctx), timeout=ctx.deps.settings.enrich_timeout_seconds)
     try:
         with conn.cursor() as cur:
             cur.execute("SET SESSION lock_wait_timeout = 5")

@@ -119,7 +119,8 @@ def logs_grep(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Ou
 @_guard
 def schema_diff(ctx: StepContext, params: dict[str, str], plan: Plan | None) -> Outcome:
     store = baseline_store(ctx.deps.settings, ctx.deps.store.r)
-    report = build_report(mysql_url(ctx), store, ctx.deps.lineage, params["table"], also=ctx.scope.tables)
+    report = build_report(mysql_url(ctx), store, ctx.deps.lineage, params["table"], also=ctx.scope.tables,
+                          timeout=ctx.deps.settings.enrich_timeout_seconds)
     return Outcome(report.diff.verdict == "none", report_text(report, render_diff_text(report.diff)))
 
 
@@ -180,7 +181,7 @@ def data_validate(ctx: StepContext, params: dict[str, str], plan: Plan | None) -
     if not queries:
         raise UserInputError("This pipeline has no validation queries.",
                              "Add `validation_queries` to it in PIPELINE_FILE.")
-    conn = connect(mysql_url(ctx))
+    conn = connect(mysql_url(ctx), timeout=ctx.deps.settings.enrich_timeout_seconds)
     try:
         lines = [_run_read_only(conn, sql) for sql in queries]
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 import pymysql
 
 from bot.blocks.common import escape
-from bot.clients.mysql import connect
+from bot.clients.mysql import DEFAULT_TIMEOUT_SECONDS, connect
 from bot.errors import NotFoundError, UserInputError
 from bot.pipeline import Lineage
 from bot.schema.baseline import Baseline, BaselineStore
@@ -52,9 +52,10 @@ def live_schema(conn: pymysql.Connection[Any], db: str, name: str) -> Any:
 
 
 def build_report(mysql_url: str, baselines: BaselineStore, lineage: Lineage, table: str,
-                 since: datetime | None = None, also: Iterable[str] = ()) -> SchemaReport:
+                 since: datetime | None = None, also: Iterable[str] = (),
+                 timeout: float = DEFAULT_TIMEOUT_SECONDS) -> SchemaReport:
     db, name = watched_table(lineage, table, also)
-    conn = connect(mysql_url)
+    conn = connect(mysql_url, timeout=timeout)
     try:
         live = live_schema(conn, db, name)
         baseline = baselines.ensure(f"{db}.{name}", live)

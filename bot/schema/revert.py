@@ -20,6 +20,9 @@ from bot.schema.diff import SchemaDiff, diff_schemas
 from bot.schema.model import ServerInfo, TableIndexes, TableSchema, quote_identifier, validate_identifier
 from bot.schema.reader import read_indexes, read_table, server_info, table_exists
 
+# An approved ALTER may copy a large table: its reads wait this long (the connect and login stay short).
+DDL_TIMEOUT_SECONDS = 600.0
+
 Conn: TypeAlias = "pymysql.Connection[Any]"  # a string: the stubs are generic, the runtime class is not
 
 
@@ -215,7 +218,7 @@ def _trx_row(row: dict[str, Any], plan: RevertPlan) -> dict[str, Any]:
 def execute_revert(url_or_conn: str | Conn, plan: RevertPlan, expected_hash: str,
                    lock_wait_timeout: int = 5, max_trx_age_s: float = 30) -> ExecutionResult:
     """Run an approved plan, unless anything about it or the world changed since approval."""
-    conn = connect(url_or_conn) if isinstance(url_or_conn, str) else url_or_conn
+    conn = connect(url_or_conn, query_timeout=DDL_TIMEOUT_SECONDS) if isinstance(url_or_conn, str) else url_or_conn
     try:
         return _execute(conn, plan, expected_hash, lock_wait_timeout, max_trx_age_s)
     finally:

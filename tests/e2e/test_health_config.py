@@ -9,7 +9,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
+from bench.common import StallingMySQLProxy
 from bot.sandbox.slack_emulator import SlackEmulator
 from tests.conftest import free_port
 from tests.e2e.alerting import alert, notification, post
@@ -128,23 +130,32 @@ class SilentServer:
         self.sock.close()
 
 
-def test_healthz_answers_with_hung_backends_and_intake_keeps_working(start_bot: Callable[..., BotProcess]) -> None:
-    mysql, connect = SilentServer(), SilentServer()
+@pytest.mark.parametrize("mysql_hangs", ["before its greeting", "after the login"])
+def test_healthz_answers_with_hung_backends_and_intake_keeps_working(start_bot: Callable[..., BotProcess],
+                                                                     mysql_hangs: str) -> None:
+    """MariaDB, Kafka Connect, Flink and Docker all accept and never answer."""
+    silent = [SilentServer() for _ in range(4)]
+    proxy = StallingMySQLProxy().__enter__()
+    mysql_port = silent[0].port if mysql_hangs == "before its greeting" else proxy.port
     try:
-        bot = start_bot(MYSQL_URL=f"mysql://root@127.0.0.1:{mysql.port}/", CONNECT_URL=f"http://127.0.0.1:{connect.port}")
+        bot = start_bot(MYSQL_URL=f"mysql://root@127.0.0.1:{mysql_port}/",
+                        CONNECT_URL=f"http://127.0.0.1:{silent[1].port}", FLINK_URL=f"http://127.0.0.1:{silent[2].port}",
+                        DOCKER_HOST=f"tcp://127.0.0.1:{silent[3].port}")
         with ThreadPoolExecutor(max_workers=8) as pool:     # more pending probes than before took the server down
             answers = list(pool.map(lambda _i: httpx.get(bot.url + "/healthz", timeout=15), range(8)))
         for resp in answers:   # the last background probe (the start-up check's, at first) and its age
             checks = resp.json()["checks"]
             assert resp.status_code == 200 and resp.json()["status"] == "degraded"
             assert checks["mysql"] == {**checks["mysql"], "ok": False, "detail": "timed out"}
-            assert checks["kafka-connect"]["ok"] is False and checks["kafka-connect"]["detail"] == "timed out"
+            for name in ("kafka-connect", "flink", "docker"):
+                assert checks[name]["ok"] is False and checks[name]["detail"] == "timed out", checks
             assert checks["redis"]["ok"] is True and isinstance(checks["mysql"]["age_seconds"], float)
         stored = post(bot.url, notification(alert("SchemaDriftDetected", table="oltp.orders")))
         assert stored.status_code == 200
     finally:
-        mysql.close()
-        connect.close()
+        proxy.__exit__(None, None, None)
+        for server in silent:
+            server.close()
 
 
 def test_check_config_lists_every_malformed_and_missing_setting_in_one_run(redis_url: str,
