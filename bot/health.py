@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import docker
@@ -18,7 +18,9 @@ import pymysql
 import redis
 
 from bot.clients.docker_parse import reason_for
+from bot.clients.http import tls_context
 from bot.config import Settings
+from bot.incidents.channels import gone_channels
 from bot.redact import redact
 
 if TYPE_CHECKING:
@@ -107,7 +109,7 @@ def probe_redis(url: str, timeout: float = 1.0) -> Probe:
 
 def probe_http(name: str, variable: str, url: str, path: str, field: str, timeout: float = 1.0) -> Probe:
     def check() -> str:
-        resp = httpx.get(url.rstrip("/") + path, timeout=timeout)
+        resp = httpx.get(url.rstrip("/") + path, timeout=timeout, verify=tls_context())   # built once
         resp.raise_for_status()
         return str(resp.json().get(field, "ok"))
 
@@ -115,14 +117,14 @@ def probe_http(name: str, variable: str, url: str, path: str, field: str, timeou
 
 
 def probe_mysql(url: str, timeout: float = 1.0) -> Probe:
-    from bot.clients.mysql import parse_mysql_url
+    from bot.clients.mysql import SharedTLSConnection, parse_mysql_url
 
     def check() -> str:
         kwargs = parse_mysql_url(url)   # %-escaped user and password decoded
         kwargs.pop("database", None)
         # Every phase bounded: a server that accepts the connection and never answers must not hold us.
         seconds = max(1, int(timeout))
-        conn = pymysql.connect(**kwargs, connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds)
+        conn = SharedTLSConnection(**kwargs, connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds)
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT VERSION()")
@@ -230,9 +232,11 @@ def health_prober(deps: Deps, stop: threading.Event) -> None:
         stop.wait(deps.settings.health_probe_interval_seconds)
 
 
-def health_report(settings: Settings, board: HealthBoard, now: float | None = None) -> tuple[dict[str, object], int]:
+def health_report(settings: Settings, board: HealthBoard, now: float | None = None,
+                  r: Any = None) -> tuple[dict[str, object], int]:
     """/healthz's body and status: Redis live (the bot cannot work without it: 503), the backends as last
-    probed in the background, with the age of that result."""
+    probed in the background, with the age of that result, and (given the bot's Redis client `r`) the Slack
+    channels found archived or deleted lately."""
     redis_probe = probe_redis(settings.redis_url)
     probes, at = board.last()
     age = None if at is None else round((time.time() if now is None else now) - at, 1)
@@ -242,6 +246,17 @@ def health_report(settings: Settings, board: HealthBoard, now: float | None = No
     if pending:
         checks |= {plan.name: {"ok": None, "where": plan.where, "detail": "not probed yet (the bot is starting)"}
                    for plan in _planned(settings, PROBE_TIMEOUT_SECONDS, include_redis=False)}
-    healthy = redis_probe.ok and not pending and all(p.ok for p in probes)
+    gone = _gone_channels(r) if r is not None and redis_probe.ok else []
+    if gone:
+        checks["slack_channels"] = {"ok": False, "detail": f"archived or deleted: {', '.join(gone)}; incidents move "
+                                    "to FALLBACK_CHANNEL, or their alerts are held until a channel takes posts"}
+    healthy = redis_probe.ok and not pending and all(p.ok for p in probes) and not gone
     status = "ok" if healthy else ("degraded" if redis_probe.ok else "down")
     return {"status": status, "checks": checks}, 200 if redis_probe.ok else 503
+
+
+def _gone_channels(r: Any) -> list[str]:
+    try:
+        return gone_channels(r)
+    except redis.RedisError:
+        return []

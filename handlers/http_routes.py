@@ -13,7 +13,7 @@ from bot.metrics import REGISTRY
 def register(flask_app: Flask, deps: Deps) -> None:
     @flask_app.get("/healthz")
     def healthz() -> tuple[Response, int]:
-        body, status = health_report(deps.settings, deps.health)
+        body, status = health_report(deps.settings, deps.health, r=deps.store.r)
         return jsonify(body), status
 
     @flask_app.get("/metrics")

@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
 from bot.sandbox.slack_emulator import SlackEmulator
 from tests.e2e.alerting import alert, notification, post
 from tests.e2e.test_alert_intake import DRIFT, roots
@@ -56,6 +58,8 @@ def test_without_a_channel_to_go_to_alerts_are_held_until_the_channel_is_unarchi
     assert redis_client.xlen("dfo:alerts:dead") == 0
     assert redis_client.xpending("dfo:alerts", "dfo-workers")["pending"] == 1   # held, not given up
     assert roots(slack) == []
+    health = httpx.get(bot.url + "/healthz", timeout=5).json()
+    assert health["status"] == "degraded" and CHANNEL in health["checks"]["slack_channels"]["detail"]
 
     slack.state.set_archived(CHANNEL, False)                    # someone unarchived it
     [root] = slack.wait_for(lambda: roots(slack), timeout=20, what="the root once the channel takes posts")
