@@ -19,6 +19,9 @@ class Enrichment:
     backend: str
     text: str
     file: tuple[str, str] | None = None   # (filename, content)
+    # What a common cause looks like from here ("Connect worker", "10.0.0.5:8083"): a storm summary names
+    # the facts every incident of the storm has in common (bot/incidents/storm.py).
+    facts: tuple[tuple[str, str], ...] = ()
 
 
 # Slack shows a message of up to about 4,000 characters whole (longer ones are cut in the client, and at
@@ -60,7 +63,10 @@ def connector_text(status: ConnectorStatus) -> Enrichment:
             lines.append("```" + clip("\n".join(diagnosis.key_lines), 1800) + "```")
         lines.append(f"*Suggested step*: `{diagnosis.suggested_step}` — {escape(diagnosis.advice)}")
     file = (f"connect-trace-{status.name}.txt", "\n\n".join(traces)) if traces else None
-    return Enrichment("connect", "\n".join(lines), file)
+    facts = [("Connect worker", t.worker_id) for t in status.failed_tasks if t.worker_id]
+    if traces:
+        facts.append(("Connect error", classify_trace(traces[0]).title))
+    return Enrichment("connect", "\n".join(lines), file, tuple(dict.fromkeys(facts)))
 
 
 def flink_text(job: JobHealth, tz: str) -> Enrichment:
@@ -84,7 +90,9 @@ def flink_text(job: JobHealth, tz: str) -> Enrichment:
         lines.append(f"*Last checkpoint*: #{cp.id} {cp.status}{when}")
     else:
         lines.append("*Last checkpoint*: none reported")
-    return Enrichment("flink", "\n".join(lines))
+    failing = not job.healthy and job.last_exception is not None and job.last_exception.name != "unknown"
+    facts = (("Flink error", job.last_exception.name),) if failing and job.last_exception else ()
+    return Enrichment("flink", "\n".join(lines), facts=facts)
 
 
 def logs_text(container: str, service: str, pattern: str, lines: list[str], scanned: int) -> Enrichment:

@@ -27,17 +27,42 @@ def storm_text(incidents: list[Incident]) -> str:
     return f"Alert storm: {len(incidents)} incidents ({firing} open)"
 
 
-def storm_blocks(incidents: list[Incident], started: float, tz: str = "UTC") -> list[dict[str, Any]]:
-    shared = shared_labels(incidents)
-    cause = (":link: *All of them share* " + ", ".join(f"`{escape(k)}={escape(v)}`" for k, v in shared[:8])
-             + ": look there first." if shared and len(incidents) > 1 else
-             ":grey_question: No label is common to all of them: no shared cause the bot can see.")
+def shared_facts(facts: dict[str, set[tuple[str, str]]]) -> list[tuple[str, str]]:
+    """What every incident checked so far (its enrichment done) saw in common: the same Connect worker, the
+    same error. Empty below two checked incidents: one incident shares nothing."""
+    seen = [f for f in facts.values() if f]
+    return sorted(set.intersection(*seen)) if len(seen) > 1 else []
+
+
+def storm_blocks(incidents: list[Incident], started: float, tz: str = "UTC",
+                 facts: dict[str, set[tuple[str, str]]] | None = None) -> list[dict[str, Any]]:
+    """`facts`: incident id -> what its enrichment saw (Enrichment.facts), for the incidents checked so far."""
+    return [header(f":rotating_light: {storm_text(incidents)}"), *_causes(incidents, facts or {}),
+            section("\n".join(_lines(incidents))),
+            context(f"Since {fmt_time(started, tz)} · each incident's details are in its own thread, "
+                    "posted as fast as Slack allows · this message is kept up to date")]
+
+
+def _causes(incidents: list[Incident], facts: dict[str, set[tuple[str, str]]]) -> list[dict[str, Any]]:
+    shared = shared_labels(incidents) if len(incidents) > 1 else []
+    common = shared_facts({i.id: facts.get(i.id, set()) for i in incidents})
+    blocks = []
+    if shared:
+        labels = ", ".join(f"`{escape(k)}={escape(v)}`" for k, v in shared[:8])
+        blocks.append(section(f":link: *All of them share* {labels}: look there first."))
+    if common:
+        checked = sum(bool(facts.get(i.id)) for i in incidents)
+        seen = ", ".join(f"{escape(k)} `{escape(v)}`" for k, v in common[:6])
+        blocks.append(section(f":mag: *In all {checked} incidents checked so far*: {seen}."))
+    return blocks or [section(":grey_question: No label is common to all of them: no shared cause the bot "
+                              "can see.")]
+
+
+def _lines(incidents: list[Incident]) -> list[str]:
     lines = [_line(i) for i in incidents[:MAX_LISTED]]
     if len(incidents) > MAX_LISTED:
         lines.append(f"…and {len(incidents) - MAX_LISTED} more (`/dataflow incidents open` lists them all)")
-    return [header(f":rotating_light: {storm_text(incidents)}"), section(cause), section("\n".join(lines)),
-            context(f"Since {fmt_time(started, tz)} · each incident's details are in its own thread, "
-                    "posted as fast as Slack allows · this message is kept up to date")]
+    return lines
 
 
 def _line(inc: Incident) -> str:

@@ -23,6 +23,7 @@ from bot.deps import Deps
 from bot.errors import BackendError, NotFoundError
 from bot.graphs.incident import enrich_graph
 from bot.incidents.poster import ThreadPoster
+from bot.incidents.storm import note_facts
 from bot.log import get_logger
 from bot.metrics import ENRICHMENT
 from bot.models import Incident
@@ -136,6 +137,7 @@ def enrich_incident(deps: Deps, poster: ThreadPoster, inc: Incident, entry_id: s
     if links := incident_links(inc, link_bases(deps.settings)):   # where to look next, after the facts
         parts.append((f"enrich:links:0:{entry_id}", Enrichment("links", ":link: *Links*: " + links_line(links))))
     _post(poster, inc, entry_id, parts)
+    note_facts(deps, inc, [fact for _, item in parts for fact in item.facts])
 
 
 def _timed(name: str, fn: Enricher, deps: Deps, inc: Incident, scope: Scope) -> list[Enrichment]:

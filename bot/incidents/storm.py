@@ -25,6 +25,7 @@ OPENS = PREFIX + "storm:opens:"       # + channel: incident id -> when it opened
 ACTIVE = PREFIX + "storm:active:"     # + channel: the storm's owner id; expires a window after the last open
 MEMBERS = PREFIX + "storm:members:"   # + owner: incident id -> when it opened
 LAST = PREFIX + "storm:last:"         # + channel: the newest storm's owner id (kept a day)
+FACTS = PREFIX + "storm:facts:"       # + incident id: what its enrichment saw ("key\x1fvalue"), kept a day
 SUMMARY = "storm-summary"             # the post kind of the summary message
 DAY = 86400
 
@@ -71,6 +72,24 @@ def members(store: Store, owner: str) -> list[Incident]:
     return [i for i in (store.incident(x) for x in ids) if i is not None]
 
 
+def note_facts(deps: Deps, inc: Incident, facts: list[tuple[str, str]]) -> None:
+    """What the incident's enrichment saw; the storm it belongs to, if any, shows what all of them share."""
+    if not facts:
+        return
+    deps.store.r.sadd(FACTS + inc.id, *(f"{k}\x1f{v}" for k, v in facts))
+    deps.store.r.expire(FACTS + inc.id, DAY)
+    if storm := storm_of(deps.store, inc):
+        request_summary_edit(deps, storm)
+
+
+def facts_of(store: Store, incidents: list[Incident]) -> dict[str, set[tuple[str, str]]]:
+    found: dict[str, set[tuple[str, str]]] = {}
+    for inc in incidents:
+        pairs = (str(m).split("\x1f", 1) for m in store.r.smembers(FACTS + inc.id))
+        found[inc.id] = {(p[0], p[1]) for p in pairs if len(p) == 2}
+    return found
+
+
 def post_summary(deps: Deps, owner: str) -> str | None:
     """The storm's summary message, posted once (ahead of the roots still waiting for their turn). None when
     the channel no longer takes posts: the incidents' roots move on (bot/incidents/channels.py), the
@@ -80,7 +99,8 @@ def post_summary(deps: Deps, owner: str) -> str | None:
     try:
         with slack_priority(Priority.STORM):
             return ThreadPoster(deps).post_once_for(owner, channel, started, SUMMARY, None, storm_text(incidents),
-                                                    storm_blocks(incidents, started, deps.settings.display_tz))
+                                                    storm_blocks(incidents, started, deps.settings.display_tz,
+                                                                 facts_of(deps.store, incidents)))
     except SlackApiError as exc:
         if not channel_gone(exc):
             raise
@@ -102,7 +122,8 @@ def edit_summary(deps: Deps, owner: str) -> None:
     try:
         with slack_priority(Priority.STORM):
             deps.slack.chat_update(channel=channel, ts=ts, text=storm_text(incidents),
-                                   blocks=storm_blocks(incidents, started, deps.settings.display_tz))
+                                   blocks=storm_blocks(incidents, started, deps.settings.display_tz,
+                                                       facts_of(deps.store, incidents)))
     except SlackApiError as exc:
         if not channel_gone(exc):
             raise   # tried again by the root editor; a channel that is gone will not take it again

@@ -10,13 +10,16 @@ from typing import Any
 
 from bot.blocks.storm import MAX_LISTED, shared_labels, storm_blocks
 from bot.deps import Deps
+from bot.incidents.enrich_queue import enrich_consumer
 from bot.incidents.intake import enqueue_notification
 from bot.incidents.payload import parse_notification
 from bot.incidents.root_editor import edit_root
 from bot.incidents.root_edits import due_roots
 from bot.models import AlertState, Incident
+from bot.sandbox.connect_sim import ConnectSimulator
 from bot.sandbox.slack_emulator import SlackEmulator
 from tests.e2e.alerting import alert, notification
+from tests.e2e.conftest import SCHEMA_TRACE
 from tests.harness import CHANNEL
 from tests.incidents.test_incident_day import run_next, unpaced
 from tests.incidents.test_worker import worker_deps
@@ -83,3 +86,37 @@ def test_what_the_incidents_share_is_named_and_what_differs_is_not() -> None:
 def test_a_long_storm_lists_the_first_ones_and_counts_the_rest() -> None:
     blocks = str(storm_blocks([incident(n) for n in range(1, 101)], 1000.0))
     assert f"…and {100 - MAX_LISTED} more" in blocks and "INC-100" not in blocks
+
+
+def test_what_the_checked_incidents_saw_in_common_is_named() -> None:
+    seen = {("Connect worker", "connect-1:8083"), ("Connect error", "Schema isn't known to Debezium")}
+    incidents = [incident(1, connector="a"), incident(2, connector="b"), incident(3, connector="c")]
+    facts = {"INC-1": seen | {("Flink error", "IllegalStateException")}, "INC-2": set(seen)}   # INC-3 not yet
+    blocks = str(storm_blocks(incidents, 1000.0, facts=facts))
+    assert "In all 2 incidents checked so far" in blocks
+    assert "Connect worker `connect-1:8083`" in blocks and "Flink error" not in blocks
+    apart = {"INC-1": {("Connect worker", "w1")}, "INC-2": {("Connect worker", "w2")}}
+    assert "checked so far" not in str(storm_blocks(incidents, 1000.0, facts=apart))
+    assert "checked so far" not in str(storm_blocks(incidents, 1000.0, facts={"INC-1": seen}))   # one alone
+
+
+def test_the_summary_names_the_worker_and_error_the_enrichment_found(unpaced: Callable[..., Deps],
+                                                                      slack: SlackEmulator) -> None:
+    with ConnectSimulator() as sim:
+        for i in range(3):
+            sim.add_connector(f"mysql-shard-{i}", {"connector.class": "io.debezium.connector.mysql.MySqlConnector",
+                                                   "table.include.list": f"shard{i}.t"}, worker_id="connect-7:8083")
+            sim.fail_task(f"mysql-shard-{i}", 0, SCHEMA_TRACE)
+        deps = unpaced(storm_threshold=3, connect_url=sim.url)
+        for i in range(3):
+            open_incident(deps, i)
+        consumer = enrich_consumer(deps)
+        consumer.ensure_group(deps.store.r)
+        for _ in range(3):
+            [(queued, job)] = consumer.next_entries(deps.store.r, "e1")
+            consumer.process(deps.store.r, queued, job)
+    for owner in due_roots(deps.store.r, 1e12):
+        edit_root(deps, owner)
+    blocks = str(summary(slack)["blocks"])
+    assert "In all 3 incidents checked so far" in blocks and "Connect worker `connect-7:8083`" in blocks
+    assert "Connect error" in blocks
