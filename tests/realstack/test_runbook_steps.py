@@ -55,6 +55,9 @@ class Incident:
 def open_incident(real: RealStack, alertname: str, labels: dict[str, str]) -> Incident:
     post_alert(real, alertname, labels, {"summary": f"{alertname} (runbook steps test)"})
     ts, inc = incident_root(real, alertname)
+    # The enrichment done first (its links line comes last): a step's reply is then the first new line
+    # that says what the step did, not an enrichment message that mentions the same DDL.
+    wait_reply(real, ts, ":link: *Links*", timeout=STEP_TIMEOUT_S)
     return Incident(real, ts, inc)
 
 
