@@ -117,14 +117,14 @@ def probe_http(name: str, variable: str, url: str, path: str, field: str, timeou
 
 
 def probe_mysql(url: str, timeout: float = 1.0) -> Probe:
-    from bot.clients.mysql import SharedTLSConnection, parse_mysql_url
+    from bot.clients.mysql import parse_mysql_url
 
     def check() -> str:
         kwargs = parse_mysql_url(url)   # %-escaped user and password decoded
         kwargs.pop("database", None)
         # Every phase bounded: a server that accepts the connection and never answers must not hold us.
         seconds = max(1, int(timeout))
-        conn = SharedTLSConnection(**kwargs, connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds)
+        conn = pymysql.connect(**kwargs, connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds)
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT VERSION()")

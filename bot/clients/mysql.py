@@ -79,25 +79,7 @@ def connect(url: str, database: str | None = None, timeout: float = DEFAULT_TIME
         raise BackendError("MySQL", at, _reason(exc)) from None
 
 
-class SharedTLSConnection(pymysql.connections.Connection):
-    """pymysql's connection, with one "preferred TLS" context per process. Without TLS options pymysql
-    builds a fresh SSL context (the system's CA bundle loaded: ~20 ms of CPU under the GIL that Slack's
-    acks share) for every connection; it is the same every time and read-only once made (as in
-    bot/clients/http.py). Explicit TLS options still get their own context, built by pymysql."""
-
-    def _create_ssl_ctx(self, sslp: Any) -> Any:
-        if sslp:
-            return super()._create_ssl_ctx(sslp)  # type: ignore[misc]  # pymysql internal, untyped
-        global _PREFERRED_TLS
-        if _PREFERRED_TLS is None:      # a race builds two identical contexts; harmless
-            _PREFERRED_TLS = super()._create_ssl_ctx(sslp)  # type: ignore[misc]
-        return _PREFERRED_TLS
-
-
-_PREFERRED_TLS: Any = None
-
-
-class GuardedConnection(SharedTLSConnection):
+class GuardedConnection(pymysql.connections.Connection):
     """A pymysql connection whose every query goes through the breaker of its server."""
 
     def __init__(self, at: str, query_timeout: float, **kwargs: Any) -> None:

@@ -161,6 +161,8 @@ class ExecutionResult:
 # Every open transaction but ours: an idle one shows no query yet may hold the table's metadata lock,
 # which the ALTER must wait for while new queries queue behind it (the classic pile-up).
 _ER_SPECIFIC_ACCESS_DENIED = 1227   # "you need (at least one of) the PROCESS privilege(s)"
+# InnoDB serves INNODB_TRX from a cache refreshed at most every 0.1 s: a transaction opened in the last
+# 0.1 s may not show. The ALTER's lock_wait_timeout bounds what such a one can make it wait.
 _TRX_SQL = (
     "SELECT t.trx_mysql_thread_id AS thread_id, t.trx_state AS state, "
     "TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS age_s, p.USER AS user, p.HOST AS host, "

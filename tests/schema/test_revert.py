@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot.clients.mysql import connect
@@ -128,6 +130,7 @@ def test_open_transaction_blocks_execution(orders_db: str, mysql_url: str) -> No
         cur.execute("START TRANSACTION")
         cur.execute(f"SELECT * FROM `{orders_db}`.orders FOR UPDATE")
     try:
+        visible_in_innodb_trx(mysql_url, holder.thread_id())
         check = precheck(connect(mysql_url), plan, max_trx_age_s=0)
         assert not check.ok and check.blocking_transactions
         assert any(t["thread_id"] == holder.thread_id() for t in check.blocking_transactions)
@@ -137,6 +140,29 @@ def test_open_transaction_blocks_execution(orders_db: str, mysql_url: str) -> No
         holder.rollback()
         holder.close()
     assert "unexpected_field" in [c[0] for c in columns_of(orders_db)]
+
+
+def visible_in_innodb_trx(mysql_url: str, thread_id: int) -> None:
+    """InnoDB serves INNODB_TRX from a cache refreshed at most every 0.1 s (any session's query refreshes
+    it): wait until the new transaction is in it, as it is for any transaction older than that."""
+    conn = connect(mysql_url)
+    try:
+        for _ in range(100):
+            with conn.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = %s",
+                            (thread_id,))
+                row = cur.fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.05)
+        with conn.cursor() as cur:
+            cur.execute("SELECT trx_mysql_thread_id, trx_state FROM information_schema.INNODB_TRX")
+            trx = cur.fetchall()
+            cur.execute("SELECT ID, COMMAND, STATE, INFO FROM information_schema.PROCESSLIST")
+            procs = cur.fetchall()
+    finally:
+        conn.close()
+    raise AssertionError(f"thread {thread_id}'s transaction never showed in INNODB_TRX: {trx} {procs}")
 
 
 def test_lock_wait_timeout_is_applied(orders_db: str, mysql_url: str) -> None:
