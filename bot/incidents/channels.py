@@ -8,6 +8,7 @@ again: a person has to unarchive the channel or set FALLBACK_CHANNEL, and /healt
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -17,7 +18,9 @@ from bot.incidents.consumer import HeldError
 from bot.store import PREFIX
 
 CHANNEL_GONE = frozenset({"is_archived", "channel_not_found"})
-GONE_KEY = PREFIX + "channel:gone:"
+# Channels found archived or deleted: a sorted set, channel -> until when it is not tried first. One key, so
+# /healthz reads it with one call (no scan of the keyspace).
+GONE_KEY = PREFIX + "channels:gone"
 # How long a channel found archived is not tried first. Short enough that an unarchived channel is used
 # again within minutes; long enough that a storm does not make one failed call per incident.
 GONE_TTL_SECONDS = 300
@@ -35,16 +38,19 @@ def channel_gone(exc: SlackApiError) -> bool:
 
 
 def mark_gone(r: Any, channel: str) -> None:
-    r.set(GONE_KEY + channel, "1", ex=GONE_TTL_SECONDS)
+    r.zadd(GONE_KEY, {channel: time.time() + GONE_TTL_SECONDS})
 
 
 def known_gone(r: Any, channel: str) -> bool:
-    return bool(r.exists(GONE_KEY + channel))
+    until = r.zscore(GONE_KEY, channel)
+    return until is not None and float(until) > time.time()
 
 
 def gone_channels(r: Any) -> list[str]:
     """Channels found archived or deleted in the last GONE_TTL_SECONDS (for /healthz)."""
-    return sorted(str(k)[len(GONE_KEY):] for k in r.scan_iter(match=GONE_KEY + "*", count=100))
+    now = time.time()
+    r.zremrangebyscore(GONE_KEY, "-inf", now)
+    return sorted(str(c) for c in r.zrangebyscore(GONE_KEY, now, "+inf"))
 
 
 def candidates(settings: Settings, leaving: str) -> list[str]:
