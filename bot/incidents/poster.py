@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 
@@ -23,6 +24,7 @@ REPLACED_NOTE = (":information_source: The previous root message of this inciden
                  "this thread continues it.")
 
 
+T = TypeVar("T")
 # A root deleted and then its channel archived: each handled once, then the failure is real.
 RELOCATIONS = 3
 
@@ -82,14 +84,18 @@ class ThreadPoster:
               parts: list[tuple[str, str]] | None = None) -> str:
         """A thread reply, once per kind. `parts`: (kind, text) of the replies this one message carries, each
         recorded on the timeline as its own post (else the message is recorded under `kind`)."""
+        return self._relocating(inc, lambda: self.post_once(inc, kind, self.ensure_root(inc), text, blocks, parts))
+
+    def _relocating(self, inc: Incident, send: Callable[[], T]) -> T:
+        """`send` again after the root or its channel turned out gone (relocate); each kind of loss is
+        handled once, then a failure is real."""
         for _ in range(RELOCATIONS):
-            root = self.ensure_root(inc)
             try:
-                return self.post_once(inc, kind, root, text, blocks, parts)
+                return send()
             except SlackApiError as exc:
                 if not self.relocate(inc, exc):
                     raise
-        return self.post_once(inc, kind, self.ensure_root(inc), text, blocks, parts)
+        return send()
 
     def relocate(self, inc: Incident, exc: SlackApiError) -> bool:
         """After a post or edit failed: when the root or its channel is gone, give the incident a new root
@@ -207,13 +213,7 @@ class ThreadPoster:
         is found again in the thread (by file name) instead of uploading a second copy. `content`: text,
         or bytes (an image); `alt_text` describes an image for screen readers (it travels in
         files.getUploadURLExternal, a Web API call, so the client's central redaction covers it)."""
-        for _ in range(RELOCATIONS):
-            try:
-                return self._upload_once(inc, kind, filename, content, alt_text)
-            except SlackApiError as exc:
-                if not self.relocate(inc, exc):
-                    raise
-        self._upload_once(inc, kind, filename, content, alt_text)
+        self._relocating(inc, lambda: self._upload_once(inc, kind, filename, content, alt_text))
 
     def _upload_once(self, inc: Incident, kind: str, filename: str, content: str | bytes,
                      alt_text: str | None) -> None:
