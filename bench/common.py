@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import redis
 from flask import Flask, Response, request
@@ -99,25 +99,20 @@ class OkReceiver:
             return next((a for a in self.arrivals if needle in json.dumps(a.body)), None)
 
 
-class HungServer:
-    """A TCP server that accepts connections and never answers: a backend that is up but hung.
+class _HoldingServer:
+    """A localhost TCP server that keeps every connection it takes until the `with` block ends; subclasses say
+    what to do with each accepted socket (`_took`)."""
 
-    It holds every accepted socket open until stop(), so a client's only way out is its own timeout.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.1)
         self._held: list[socket.socket] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="hung-server", daemon=True)
+        self._thread = threading.Thread(target=self._accept, name=name, daemon=True)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-
-    def accepted(self) -> int:
-        return len(self._held)
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -125,9 +120,12 @@ class HungServer:
                 conn, _addr = self._sock.accept()
             except TimeoutError:
                 continue
-            self._held.append(conn)
+            self._took(conn)
 
-    def __enter__(self) -> HungServer:
+    def _took(self, conn: socket.socket) -> None:
+        self._held.append(conn)
+
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -135,14 +133,32 @@ class HungServer:
         self._stop.set()
         self._thread.join(timeout=5)
         for conn in self._held:
-            conn.close()
+            with contextlib.suppress(OSError):
+                conn.close()
         self._sock.close()
+
+
+class HungServer(_HoldingServer):
+    """A TCP server that accepts connections and never answers: a backend that is up but hung.
+
+    It holds every accepted socket open until stop(), so a client's only way out is its own timeout.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("hung-server")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def accepted(self) -> int:
+        return len(self._held)
 
 
 COM_QUERY = 0x03
 
 
-class StallingMySQLProxy:
+class StallingMySQLProxy(_HoldingServer):
     """A MariaDB that lets you log in and then hangs mid-query: a TCP proxy to a real server that forwards
     the handshake, the login and the session set-up (`SET NAMES ...`, which pymysql sends while connecting), and
     stops forwarding a connection at its first other query (a SELECT, a SHOW), holding it open: the client is
@@ -153,29 +169,16 @@ class StallingMySQLProxy:
     """
 
     def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 3306)) -> None:
+        super().__init__("stalling-mysql")
         self._upstream = upstream
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.1)
-        self._held: list[socket.socket] = []
-        self._stop = threading.Event()
         self.stalled = 0
-        self._thread = threading.Thread(target=self._accept, name="stalling-mysql", daemon=True)
 
-    @property
-    def port(self) -> int:
-        return int(self._sock.getsockname()[1])
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _addr = self._sock.accept()
-            except TimeoutError:
-                continue
-            server = socket.create_connection(self._upstream, timeout=5)
-            server.settimeout(None)
-            self._held += [client, server]
-            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
-            threading.Thread(target=self._client_to_server, args=(client, server), daemon=True).start()
+    def _took(self, client: socket.socket) -> None:
+        server = socket.create_connection(self._upstream, timeout=5)
+        server.settimeout(None)
+        self._held += [client, server]
+        threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+        threading.Thread(target=self._client_to_server, args=(client, server), daemon=True).start()
 
     @staticmethod
     def _pump(src: socket.socket, dst: socket.socket) -> None:
@@ -193,18 +196,6 @@ class StallingMySQLProxy:
                     self._stop.wait()          # hold the connection, answer nothing
                     return
                 server.sendall(header + payload)
-
-    def __enter__(self) -> StallingMySQLProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        for conn in self._held:
-            with contextlib.suppress(OSError):
-                conn.close()
-        self._sock.close()
 
 
 def _recv_exactly(sock: socket.socket, n: int) -> bytes:

@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,9 +94,9 @@ def backends(scenario: str) -> Iterator[dict[str, str]]:
 
 @contextmanager
 def _hung(scenario: str) -> Iterator[str]:
-    server: AbstractContextManager[Any] = StallingMySQLProxy() if scenario == "mysql_mid_query" else HungServer()
+    server = StallingMySQLProxy() if scenario == "mysql_mid_query" else HungServer()
     with server as hung:
-        port = hung.port if isinstance(hung, StallingMySQLProxy) else int(hung.url.rsplit(":", 1)[1])
+        port = hung.port
         yield {"mysql": f"mysql://root@127.0.0.1:{port}/", "docker": f"tcp://127.0.0.1:{port}"}.get(
             backend_of(scenario), f"http://127.0.0.1:{port}")
 
